@@ -29,9 +29,7 @@ def catalog():
     return load_catalog()
 
 
-def gpu(
-    name: str, count: int = 1, vcpus: float = 2, memory_gib: float = 8
-) -> Requirement:
+def gpu(name: str, count: int = 1, vcpus: float = 2, memory_gib: float = 8) -> Requirement:
     return Requirement(
         accelerator=name,
         gpu_count=count,
@@ -96,9 +94,7 @@ def test_g5_xlarge_in_us_east_1_has_one_a10g_with_24_gib(catalog):
         ("g6.xlarge", "L4", 1, 24),
     ],
 )
-def test_gpu_memory_is_per_gpu_not_instance_total(
-    catalog, instance_type, accelerator_name, count, per_gpu
-):
+def test_gpu_memory_is_per_gpu_not_instance_total(catalog, instance_type, accelerator_name, count, per_gpu):
     offer = catalog.find("ec2", "us-east-1", instance_type)
     assert offer is not None, instance_type
     assert (offer.accelerator, offer.gpu_count, offer.gpu_memory_gib) == (
@@ -110,19 +106,13 @@ def test_gpu_memory_is_per_gpu_not_instance_total(
 
 def test_ml_instance_types_only_on_sagemaker(catalog):
     for offer in catalog.all_offers():
-        assert offer.instance_type.startswith("ml.") == (
-            offer.platform == "sagemaker"
-        ), offer
+        assert offer.instance_type.startswith("ml.") == (offer.platform == "sagemaker"), offer
 
 
 def test_stale_sagemaker_p4d_p5_quotes_are_flagged(catalog):
     for name in ("ml.p4d.24xlarge", "ml.p5.48xlarge"):
         offer = catalog.find("sagemaker", "us-east-1", name)
-        assert (
-            offer is not None
-            and offer.price_kind == "quoted_stale"
-            and "price cut" in offer.notes
-        )
+        assert offer is not None and offer.price_kind == "quoted_stale" and "price cut" in offer.notes
 
 
 def test_azureml_offers_are_a_subset_of_microsofts_sku_list(catalog):
@@ -147,9 +137,7 @@ def test_azureml_is_priced_at_the_vm_price(catalog):
 def test_every_offer_has_a_positive_decimal_price_and_provenance(catalog):
     assert len(catalog) > 1000
     for offer in catalog.all_offers():
-        assert (
-            isinstance(offer.ondemand_usd_hr, Decimal) and offer.ondemand_usd_hr > 0
-        ), offer
+        assert isinstance(offer.ondemand_usd_hr, Decimal) and offer.ondemand_usd_hr > 0, offer
         assert offer.spot_usd_hr is None or isinstance(offer.spot_usd_hr, Decimal)
         assert offer.source and offer.as_of[:2] == "20", offer
         assert offer.accelerator is None or offer.accelerator in ACCELERATOR_NAMES
@@ -171,49 +159,29 @@ def test_builder_reproduces_the_committed_files(tmp_path: Path):
 
 
 def test_cheapest_a10g_in_us_east_1_is_the_g5_size_that_fits(catalog):
-    assert (
-        catalog.cheapest(
-            "ec2", "us-east-1", gpu("A10G", vcpus=2, memory_gib=8)
-        ).instance_type
-        == "g5.xlarge"
-    )
+    assert catalog.cheapest("ec2", "us-east-1", gpu("A10G", vcpus=2, memory_gib=8)).instance_type == "g5.xlarge"
     # 4 vCPU cannot fit g5.xlarge once kube-reserved is taken: the next size up.
-    assert (
-        catalog.cheapest(
-            "ec2", "us-east-1", gpu("A10G", vcpus=4, memory_gib=8)
-        ).instance_type
-        == "g5.2xlarge"
-    )
-    assert catalog.cheapest(
-        "ec2", "us-east-1", gpu("A10G", count=4, vcpus=8, memory_gib=64)
-    ).instance_type == ("g5.12xlarge")
+    assert catalog.cheapest("ec2", "us-east-1", gpu("A10G", vcpus=4, memory_gib=8)).instance_type == "g5.2xlarge"
+    assert catalog.cheapest("ec2", "us-east-1", gpu("A10G", count=4, vcpus=8, memory_gib=64)).instance_type == ("g5.12xlarge")
 
 
 def test_cheapest_by_min_memory_and_cpu_only(catalog):
-    any_48 = Requirement(
-        accelerator=None, gpu_count=1, min_gpu_memory_gib=48, vcpus=2, memory_gib=8
-    )
+    any_48 = Requirement(accelerator=None, gpu_count=1, min_gpu_memory_gib=48, vcpus=2, memory_gib=8)
     assert catalog.cheapest("ec2", "us-east-1", any_48).accelerator in {
         "L40S",
         "A100-80GB",
         "H100",
         "H200",
     }
-    cpu = Requirement(
-        accelerator=None, gpu_count=0, min_gpu_memory_gib=None, vcpus=1, memory_gib=2
-    )
+    cpu = Requirement(accelerator=None, gpu_count=0, min_gpu_memory_gib=None, vcpus=1, memory_gib=2)
     assert catalog.cheapest("sagemaker", "us-east-1", cpu).accelerator is None
 
 
 def test_spot_only_applies_where_the_platform_sells_it(catalog):
-    cpu = Requirement(
-        accelerator=None, gpu_count=0, min_gpu_memory_gib=None, vcpus=1, memory_gib=2
-    )
+    cpu = Requirement(accelerator=None, gpu_count=0, min_gpu_memory_gib=None, vcpus=1, memory_gib=2)
     spot = catalog.cheapest("azure", "eastus", cpu, spot=True)
     assert spot is not None and spot.spot_usd_hr is not None
-    assert catalog.cheapest("azureml", "eastus", cpu, spot=True) == catalog.cheapest(
-        "azureml", "eastus", cpu
-    )
+    assert catalog.cheapest("azureml", "eastus", cpu, spot=True) == catalog.cheapest("azureml", "eastus", cpu)
 
 
 def test_no_fit_returns_none_and_nearest_points_elsewhere(catalog):
@@ -223,9 +191,7 @@ def test_no_fit_returns_none_and_nearest_points_elsewhere(catalog):
     regions = catalog.regions_with("ec2", h200)
     assert "us-east-1" in regions and "af-south-1" not in regions
     nearest = catalog.nearest("ec2", "af-south-1", h200)
-    assert nearest and all(
-        o.accelerator == "H200" and o.region in regions for o in nearest
-    )
+    assert nearest and all(o.accelerator == "H200" and o.region in regions for o in nearest)
     same_here = catalog.nearest("ec2", "us-east-1", gpu("A10G", count=16), n=2)
     assert [o.accelerator for o in same_here] == ["A10G", "A10G"]
 
@@ -241,9 +207,7 @@ def test_offers_are_sorted_by_price_then_name(catalog):
     offers = catalog.offers("ec2", region="us-east-1", accelerator="a10g")
     assert offers and {o.accelerator for o in offers} == {"A10G"}
     assert offers == sorted(offers, key=lambda o: (o.ondemand_usd_hr, o.instance_type))
-    assert "us-east-1" in catalog.regions(
-        "ec2"
-    ) and "us-east-1-atl-1" not in catalog.regions("ec2")
+    assert "us-east-1" in catalog.regions("ec2") and "us-east-1-atl-1" not in catalog.regions("ec2")
 
 
 @pytest.mark.parametrize(
@@ -259,14 +223,8 @@ def test_offers_are_sorted_by_price_then_name(catalog):
         ("sagemaker", 4, 16, (3.9, 15.5)),
     ],
 )
-def test_allocatable_follows_the_documented_reserve(
-    catalog, platform, vcpus, memory, expected
-):
-    offer = next(
-        o
-        for o in catalog.offers(platform)
-        if (o.vcpus, o.memory_gib) == (vcpus, memory)
-    )
+def test_allocatable_follows_the_documented_reserve(catalog, platform, vcpus, memory, expected):
+    offer = next(o for o in catalog.offers(platform) if (o.vcpus, o.memory_gib) == (vcpus, memory))
     cpu, ram = allocatable(offer)
     assert (round(cpu, 2), round(ram, 2)) == pytest.approx(expected, abs=0.01)
 

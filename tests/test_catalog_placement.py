@@ -24,23 +24,11 @@ def requirements(draw) -> Requirement:
     kind = draw(st.sampled_from(["named", "min_memory", "cpu"]))
     count = 0 if kind == "cpu" else draw(st.integers(min_value=1, max_value=8))
     return Requirement(
-        accelerator=draw(st.sampled_from(ACCELERATOR_NAMES))
-        if kind == "named"
-        else None,
+        accelerator=draw(st.sampled_from(ACCELERATOR_NAMES)) if kind == "named" else None,
         gpu_count=count,
-        min_gpu_memory_gib=draw(st.sampled_from([8, 16, 24, 40, 48, 80, 141, 200]))
-        if kind == "min_memory"
-        else None,
-        vcpus=draw(
-            st.sampled_from(
-                [0.25, 0.5, 1, 2, 3.9, 4, 7.5, 8, 16, 30, 47, 64, 95, 190, 400]
-            )
-        ),
-        memory_gib=draw(
-            st.sampled_from(
-                [0.5, 1, 2, 4, 13, 14, 16, 30, 64, 120, 180, 500, 1000, 2100]
-            )
-        ),
+        min_gpu_memory_gib=draw(st.sampled_from([8, 16, 24, 40, 48, 80, 141, 200])) if kind == "min_memory" else None,
+        vcpus=draw(st.sampled_from([0.25, 0.5, 1, 2, 3.9, 4, 7.5, 8, 16, 30, 47, 64, 95, 190, 400])),
+        memory_gib=draw(st.sampled_from([0.5, 1, 2, 4, 13, 14, 16, 30, 64, 120, 180, 500, 1000, 2100])),
     )
 
 
@@ -54,10 +42,7 @@ def brute_force_fits(offer, req: Requirement) -> bool:
         offer.accelerator is not None
         and offer.gpu_count >= req.gpu_count
         and (req.accelerator is None or offer.accelerator == req.accelerator)
-        and (
-            req.min_gpu_memory_gib is None
-            or offer.gpu_memory_gib >= req.min_gpu_memory_gib
-        )
+        and (req.min_gpu_memory_gib is None or offer.gpu_memory_gib >= req.min_gpu_memory_gib)
     )
 
 
@@ -71,11 +56,7 @@ def brute_force_key(offer, spot: bool):
 def test_cheapest_equals_brute_force_over_the_whole_catalog(req, place, spot):
     platform, region = place
     everything = CATALOG.all_offers()
-    fitting = [
-        o
-        for o in everything
-        if o.platform == platform and o.region == region and brute_force_fits(o, req)
-    ]
+    fitting = [o for o in everything if o.platform == platform and o.region == region and brute_force_fits(o, req)]
     expected = min(fitting, key=lambda o: brute_force_key(o, spot), default=None)
     assert CATALOG.cheapest(platform, region, req, spot=spot) == expected
     regions = CATALOG.regions_with(platform, req)
@@ -89,11 +70,7 @@ def test_fits_respects_allocatable(req, platform):
         if CATALOG.fits(offer, req):
             cpu, memory = allocatable(offer)
             assert cpu >= req.vcpus and memory >= req.memory_gib
-            assert (
-                cpu < offer.vcpus and memory < offer.memory_gib
-            )  # some reserve is always kept
+            assert cpu < offer.vcpus and memory < offer.memory_gib  # some reserve is always kept
             if req.gpu_count:
-                assert (
-                    offer.gpu_count >= req.gpu_count and offer.accelerator is not None
-                )
+                assert offer.gpu_count >= req.gpu_count and offer.accelerator is not None
         assert CATALOG.fits(offer, req) == brute_force_fits(offer, req)

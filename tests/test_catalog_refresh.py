@@ -36,9 +36,7 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
 
-def price_list_document(
-    service: str, attributes: dict[str, str], usd: str, sku: str
-) -> str:
+def price_list_document(service: str, attributes: dict[str, str], usd: str, sku: str) -> str:
     """A product document as `get_products` returns it (a JSON string per product)."""
     return json.dumps(
         {
@@ -123,16 +121,10 @@ def chunk_count(directory: Path, platform: str) -> int:
     return -(-len(names) // ANY_OF_CHUNK)
 
 
-def stub_aws(
-    stubber: Stubber, catalog_dir: Path, fail_second_page: bool = False
-) -> None:
+def stub_aws(stubber: Stubber, catalog_dir: Path, fail_second_page: bool = False) -> None:
     """EC2: first chunk answers in two pages (NextToken), later chunks empty; SageMaker one page."""
-    g5 = price_list_document(
-        "AmazonEC2", ec2_attributes("g5.xlarge", "4", "16 GiB"), G5_PRICE, "SKUG5"
-    )
-    m5 = price_list_document(
-        "AmazonEC2", ec2_attributes("m5.large", "2", "8 GiB"), M5_PRICE, "SKUM5"
-    )
+    g5 = price_list_document("AmazonEC2", ec2_attributes("g5.xlarge", "4", "16 GiB"), G5_PRICE, "SKUG5")
+    m5 = price_list_document("AmazonEC2", ec2_attributes("m5.large", "2", "8 GiB"), M5_PRICE, "SKUM5")
     first = {"ServiceCode": "AmazonEC2", "Filters": ANY, "FormatVersion": "aws_v1"}
     stubber.add_response(
         "get_products",
@@ -140,18 +132,12 @@ def stub_aws(
         first,
     )
     if fail_second_page:
-        stubber.add_client_error(
-            "get_products", "ThrottlingException", "Rate exceeded", 400
-        )
+        stubber.add_client_error("get_products", "ThrottlingException", "Rate exceeded", 400)
         return
-    stubber.add_response(
-        "get_products", {"PriceList": [m5]}, {**first, "NextToken": "page-2"}
-    )
+    stubber.add_response("get_products", {"PriceList": [m5]}, {**first, "NextToken": "page-2"})
     for _ in range(chunk_count(catalog_dir, "ec2") - 1):
         stubber.add_response("get_products", {"PriceList": []}, first)
-    ml = price_list_document(
-        "AmazonSageMaker", sagemaker_attributes("ml.g5.xlarge"), SM_PRICE, "SKUML"
-    )
+    ml = price_list_document("AmazonSageMaker", sagemaker_attributes("ml.g5.xlarge"), SM_PRICE, "SKUML")
     sm = {"ServiceCode": "AmazonSageMaker", "Filters": ANY, "FormatVersion": "aws_v1"}
     stubber.add_response("get_products", {"PriceList": [ml]}, sm)
     for _ in range(chunk_count(catalog_dir, "sagemaker") - 1):
@@ -159,29 +145,17 @@ def stub_aws(
 
 
 def test_on_demand_price_is_parsed_from_the_price_list_document():
-    document = json.loads(
-        price_list_document(
-            "AmazonEC2", ec2_attributes("g5.xlarge", "4", "16 GiB"), G5_PRICE, "S"
-        )
-    )
+    document = json.loads(price_list_document("AmazonEC2", ec2_attributes("g5.xlarge", "4", "16 GiB"), G5_PRICE, "S"))
     assert on_demand_hourly(document) == Decimal(G5_PRICE)
 
 
 def test_ec2_filters_ask_for_linux_shared_used_capacity():
-    fields = {
-        f["Field"]: f["Value"]
-        for f in ec2_filters("eu-west-1", ["g5.xlarge", "g6.xlarge"])
-    }
+    fields = {f["Field"]: f["Value"] for f in ec2_filters("eu-west-1", ["g5.xlarge", "g6.xlarge"])}
     assert fields["operatingSystem"] == "Linux" and fields["tenancy"] == "Shared"
-    assert (
-        fields["capacitystatus"] == "Used"
-        and fields["instanceType"] == "g5.xlarge,g6.xlarge"
-    )
+    assert fields["capacitystatus"] == "Used" and fields["instanceType"] == "g5.xlarge,g6.xlarge"
 
 
-def test_aws_refresh_reprices_known_shapes_and_keeps_other_regions(
-    pricing, catalog_dir
-):
+def test_aws_refresh_reprices_known_shapes_and_keeps_other_regions(pricing, catalog_dir):
     client, stubber = pricing
     before = load_catalog(catalog_dir)
     stub_aws(stubber, catalog_dir)
@@ -207,23 +181,12 @@ def test_aws_refresh_reprices_known_shapes_and_keeps_other_regions(
         24,
     )  # hardware from the catalog
     m5 = after.find("ec2", "us-east-1", "m5.large")
-    assert (
-        m5.spot_usd_hr == before.find("ec2", "us-east-1", "m5.large").spot_usd_hr
-        and "carried" in m5.notes
-    )
-    assert (
-        after.find("ec2", "us-east-1", "p5.48xlarge") is None
-    )  # us-east-1 was replaced wholesale
-    assert after.find("ec2", "eu-west-1", "g5.xlarge") == before.find(
-        "ec2", "eu-west-1", "g5.xlarge"
-    )
-    assert after.find(
-        "sagemaker", "us-east-1", "ml.g5.xlarge"
-    ).ondemand_usd_hr == Decimal("2.5")
+    assert m5.spot_usd_hr == before.find("ec2", "us-east-1", "m5.large").spot_usd_hr and "carried" in m5.notes
+    assert after.find("ec2", "us-east-1", "p5.48xlarge") is None  # us-east-1 was replaced wholesale
+    assert after.find("ec2", "eu-west-1", "g5.xlarge") == before.find("ec2", "eu-west-1", "g5.xlarge")
+    assert after.find("sagemaker", "us-east-1", "ml.g5.xlarge").ondemand_usd_hr == Decimal("2.5")
     assert written["ec2"] == len(after.offers("ec2"))
-    assert (catalog_dir / "azure.csv").read_bytes() == (
-        DATA_DIR / "azure.csv"
-    ).read_bytes()
+    assert (catalog_dir / "azure.csv").read_bytes() == (DATA_DIR / "azure.csv").read_bytes()
 
 
 def test_aws_failure_on_a_later_page_leaves_the_catalog_untouched(pricing, catalog_dir):
@@ -241,9 +204,7 @@ def test_aws_failure_on_a_later_page_leaves_the_catalog_untouched(pricing, catal
     assert snapshot(catalog_dir) == before
 
 
-def azure_item(
-    size: str, sku_name: str, price: float, product: str
-) -> dict[str, object]:
+def azure_item(size: str, sku_name: str, price: float, product: str) -> dict[str, object]:
     return {
         "currencyCode": "USD",
         "retailPrice": price,
@@ -266,15 +227,11 @@ A100_SERIES = "Virtual Machines NCads A100 v4 Series"
 PAGE_1 = [
     azure_item("Standard_NC24ads_A100_v4", "NC24ads A100 v4", 3.3333, A100_SERIES),
     azure_item("Standard_NC24ads_A100_v4", "NC24ads A100 v4 Spot", 0.3333, A100_SERIES),
-    azure_item(
-        "Standard_NC24ads_A100_v4", "NC24ads A100 v4", 9.9999, A100_SERIES + " Windows"
-    ),
+    azure_item("Standard_NC24ads_A100_v4", "NC24ads A100 v4", 9.9999, A100_SERIES + " Windows"),
 ]
 PAGE_2 = [
     azure_item("Standard_D4s_v5", "D4s v5", 0.1717, "Virtual Machines Dsv5 Series"),
-    azure_item(
-        "Standard_D4s_v5", "D4s v5 Low Priority", 0.0404, "Virtual Machines Dsv5 Series"
-    ),
+    azure_item("Standard_D4s_v5", "D4s v5 Low Priority", 0.0404, "Virtual Machines Dsv5 Series"),
 ]
 
 
@@ -305,9 +262,7 @@ def retail_server():
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(
-            self, format: str, *args: object
-        ) -> None:  # keep test output quiet
+        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -322,9 +277,7 @@ def retail_server():
         thread.join(timeout=5)
 
 
-def test_azure_refresh_follows_next_page_link_and_splits_spot(
-    retail_server, catalog_dir
-):
+def test_azure_refresh_follows_next_page_link_and_splits_spot(retail_server, catalog_dir):
     base_url, state = retail_server
     refresh(
         catalog_dir,
@@ -351,17 +304,11 @@ def test_azure_refresh_follows_next_page_link_and_splits_spot(
     )  # low priority is not spot
     ml = after.find("azureml", "eastus", "Standard_NC24ads_A100_v4")
     assert ml.ondemand_usd_hr == Decimal("3.3333") and ml.spot_usd_hr is None
-    assert (
-        after.find("azureml", "eastus", "Standard_D4s_v5") is None
-    )  # not an Azure ML online SKU
-    assert after.find("azure", "westus2", "Standard_D4s_v5") == load_catalog().find(
-        "azure", "westus2", "Standard_D4s_v5"
-    )
+    assert after.find("azureml", "eastus", "Standard_D4s_v5") is None  # not an Azure ML online SKU
+    assert after.find("azure", "westus2", "Standard_D4s_v5") == load_catalog().find("azure", "westus2", "Standard_D4s_v5")
 
 
-def test_azure_failing_second_page_leaves_old_files_byte_identical(
-    retail_server, catalog_dir
-):
+def test_azure_failing_second_page_leaves_old_files_byte_identical(retail_server, catalog_dir):
     base_url, state = retail_server
     state["fail_page_2"] = True
     before = snapshot(catalog_dir)

@@ -73,11 +73,7 @@ def azure_vms(source: Path) -> list[Offer]:
     # (older D/E/F, NCv3 V100, NDv2); they are plain VM prices, valid for AKS nodes too.
     for sku in azureml_skus(source):
         if sku.offerable and ("eastus", sku.vm_size) not in known:
-            offers.append(
-                sku.offer(
-                    "azure", "eastus", sku.eastus_usd_hr, sku.price_source, sku.as_of
-                )
-            )
+            offers.append(sku.offer("azure", "eastus", sku.eastus_usd_hr, sku.price_source, sku.as_of))
     return offers
 
 
@@ -101,14 +97,10 @@ class AzureMlSku:
     @property
     def offerable(self) -> bool:
         """Priced, known memory, and either CPU-only or a whole vocabulary GPU."""
-        gpu_ok = self.gpu_count_listed == "0" or (
-            self.accelerator is not None and self.gpu_count > 0
-        )
+        gpu_ok = self.gpu_count_listed == "0" or (self.accelerator is not None and self.gpu_count > 0)
         return self.eastus_usd_hr is not None and self.memory_gib is not None and gpu_ok
 
-    def offer(
-        self, platform: str, region: str, price: Decimal, source: str, as_of: str
-    ) -> Offer:
+    def offer(self, platform: str, region: str, price: Decimal, source: str, as_of: str) -> Offer:
         return Offer(
             platform=platform,
             region=region,
@@ -139,9 +131,7 @@ def _sku_gpu(row: dict[str, str]) -> tuple[str | None, int, float, str]:
             0.0,
             f"fractional GPU ({count_text} of an A10); excluded from offers",
         )
-    base = re.sub(
-        r"\s*\(.*\)$", "", model
-    )  # "H100 (inferred from SKU name...)" -> "H100"
+    base = re.sub(r"\s*\(.*\)$", "", model)  # "H100 (inferred from SKU name...)" -> "H100"
     suffix = re.search(r"-(\d+)GB$", base)
     try:
         name = canonical_gpu(base, float(suffix.group(1)) if suffix else None)
@@ -187,16 +177,11 @@ def azureml(skus: list[AzureMlSku], azure: list[Offer]) -> list[Offer]:
     wherever the Azure VM table prices the same size."""
     skus_priced = [sku for sku in skus if sku.offerable]
     by_size = {sku.vm_size: sku for sku in skus_priced}
-    offers = [
-        sku.offer("azureml", "eastus", sku.eastus_usd_hr, sku.price_source, sku.as_of)
-        for sku in skus_priced
-    ]
+    offers = [sku.offer("azureml", "eastus", sku.eastus_usd_hr, sku.price_source, sku.as_of) for sku in skus_priced]
     for vm in azure:
         sku = by_size.get(vm.instance_type)
         if sku is not None and vm.region != "eastus":
-            offers.append(
-                sku.offer("azureml", vm.region, vm.ondemand_usd_hr, vm.source, vm.as_of)
-            )
+            offers.append(sku.offer("azureml", vm.region, vm.ondemand_usd_hr, vm.source, vm.as_of))
     return offers
 
 

@@ -35,9 +35,7 @@ def build(source: Path = DEFAULT_SOURCE, out: Path = DATA_DIR) -> dict[str, int]
     for platform, offers in tables.items():
         write_offers(offers_file(out, platform), offers)
     atomic_write_text(out / "azureml_skus.csv", render_skus(skus))
-    return {platform: len(offers) for platform, offers in tables.items()} | {
-        "azureml_skus": len(skus)
-    }
+    return {platform: len(offers) for platform, offers in tables.items()} | {"azureml_skus": len(skus)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,9 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_SOURCE,
         help="directory of the shared snapshot CSVs",
     )
-    parser.add_argument(
-        "--out", type=Path, default=DATA_DIR, help="catalog data directory to write"
-    )
+    parser.add_argument("--out", type=Path, default=DATA_DIR, help="catalog data directory to write")
     args = parser.parse_args(argv)
     for name, count in build(args.source, args.out).items():
         print(f"{name}: {count} rows")

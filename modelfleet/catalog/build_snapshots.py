@@ -20,13 +20,9 @@ UNDATED = f"source snapshot undated; as_of = retrieval date {RETRIEVED}"
 # an EKS cluster or stack config names.
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
-EC2_GPU_SOURCE = (
-    "instances.vantage.sh data (AWS Price List), via the tsaol/aws-gpu snapshot"
-)
+EC2_GPU_SOURCE = "instances.vantage.sh data (AWS Price List), via the tsaol/aws-gpu snapshot"
 EC2_GPU_AS_OF = "2026-01-21"
-AZURE_GPU_SOURCE = (
-    "skypilot-catalog format Azure N-series table (Azure Retail Prices), US regions"
-)
+AZURE_GPU_SOURCE = "skypilot-catalog format Azure N-series table (Azure Retail Prices), US regions"
 SAGEMAKER_STALE_MARK = "pre-June-2025"
 AZUREML_BILLING = "Azure ML managed online endpoints bill the underlying VM price"
 
@@ -41,9 +37,7 @@ def gib(text: str) -> float:
     return float(text.split()[0])
 
 
-def gpu_memory_per_gpu(
-    raw: str, per_gpu_column: str, count: int, instance_type: str
-) -> float:
+def gpu_memory_per_gpu(raw: str, per_gpu_column: str, count: int, instance_type: str) -> float:
     """Per-GPU memory, checked against the raw field.
 
     The raw field is per GPU for g-families but the instance total for p4d/p4de/p5/p5en; the
@@ -51,9 +45,7 @@ def gpu_memory_per_gpu(
     """
     raw_value, per_gpu = gib(raw), float(per_gpu_column)
     if raw_value not in (per_gpu, per_gpu * count):
-        raise ValueError(
-            f"{instance_type}: gpu memory {raw!r} matches neither {per_gpu} per GPU nor x{count}"
-        )
+        raise ValueError(f"{instance_type}: gpu memory {raw!r} matches neither {per_gpu} per GPU nor x{count}")
     return per_gpu
 
 

@@ -79,22 +79,12 @@ class Catalog:
     def all_offers(self) -> list[Offer]:
         return list(self._offers)
 
-    def offers(
-        self, platform: str, region: str | None = None, accelerator: str | None = None
-    ) -> list[Offer]:
+    def offers(self, platform: str, region: str | None = None, accelerator: str | None = None) -> list[Offer]:
         """Offers sorted by (on-demand price, instance_type); filters are optional."""
         check_platform(platform)
         wanted = _accelerator_name(accelerator)
-        pool = (
-            self._by_place.get((platform, region), [])
-            if region is not None
-            else self._offers
-        )
-        return [
-            o
-            for o in pool
-            if o.platform == platform and (wanted is None or o.accelerator == wanted)
-        ]
+        pool = self._by_place.get((platform, region), []) if region is not None else self._offers
+        return [o for o in pool if o.platform == platform and (wanted is None or o.accelerator == wanted)]
 
     def regions(self, platform: str) -> list[str]:
         check_platform(platform)
@@ -104,30 +94,20 @@ class Catalog:
         """GPU type/count/memory, and vCPU/RAM after the platform's reserve (see `allocatable`)."""
         return fits(offer, normalize(req))
 
-    def cheapest(
-        self, platform: str, region: str, req: Requirement, spot: bool = False
-    ) -> Offer | None:
+    def cheapest(self, platform: str, region: str, req: Requirement, spot: bool = False) -> Offer | None:
         """The cheapest offer that fits one replica, or None when nothing in the region does."""
         check_platform(platform)
         req = normalize(req)
-        candidates = [
-            o for o in self._by_place.get((platform, region), []) if fits(o, req)
-        ]
+        candidates = [o for o in self._by_place.get((platform, region), []) if fits(o, req)]
         return min(candidates, key=lambda o: price_key(o, spot), default=None)
 
     def regions_with(self, platform: str, req: Requirement) -> list[str]:
         """Regions of `platform` where some offer fits one replica."""
         check_platform(platform)
         req = normalize(req)
-        return sorted(
-            region
-            for (p, region), offers in self._by_place.items()
-            if p == platform and any(fits(o, req) for o in offers)
-        )
+        return sorted(region for (p, region), offers in self._by_place.items() if p == platform and any(fits(o, req) for o in offers))
 
-    def nearest(
-        self, platform: str, region: str, req: Requirement, n: int = 3
-    ) -> list[Offer]:
+    def nearest(self, platform: str, region: str, req: Requirement, n: int = 3) -> list[Offer]:
         """Closest offers, for error messages.
 
         First the same accelerator (or enough GPU memory) in this region, smallest shortfall
@@ -138,11 +118,7 @@ class Catalog:
         here = self._by_place.get((platform, region), [])
         same_kind = [o for o in here if _same_kind(o, req)]
         same_kind.sort(key=lambda o: (_shortfall(o, req), price_key(o, False)))
-        elsewhere = [
-            self.cheapest(platform, r, req)
-            for r in self.regions_with(platform, req)
-            if r != region
-        ]
+        elsewhere = [self.cheapest(platform, r, req) for r in self.regions_with(platform, req) if r != region]
         fallback = sorted(here, key=lambda o: (_shortfall(o, req), price_key(o, False)))
         chosen: list[Offer] = []
         for offer in [
@@ -172,9 +148,7 @@ def _same_kind(offer: Offer, req: Requirement) -> bool:
         return False
     if req.accelerator is not None:
         return offer.accelerator == req.accelerator
-    return (
-        req.min_gpu_memory_gib is None or offer.gpu_memory_gib >= req.min_gpu_memory_gib
-    )
+    return req.min_gpu_memory_gib is None or offer.gpu_memory_gib >= req.min_gpu_memory_gib
 
 
 def _read_directory(directory: Path) -> Catalog:

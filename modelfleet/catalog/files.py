@@ -39,9 +39,7 @@ COLUMNS: tuple[str, ...] = (
 
 def offers_file(directory: Path, platform: str) -> Path:
     if platform not in PLATFORMS:
-        raise CatalogError(
-            f"unknown platform {platform!r}. To fix: use one of {', '.join(PLATFORMS)}."
-        )
+        raise CatalogError(f"unknown platform {platform!r}. To fix: use one of {', '.join(PLATFORMS)}.")
     return directory / f"{platform}.csv"
 
 
@@ -54,9 +52,7 @@ def _decimal(text: str, path: Path, line: int, column: str) -> Decimal:
             "`python -m modelfleet.catalog.build_from_shared` or `modelfleet catalog refresh`."
         ) from e
     if value <= 0:
-        raise CatalogError(
-            f"{path}:{line}: {column} must be positive ({text!r}). To fix: correct or drop the row."
-        )
+        raise CatalogError(f"{path}:{line}: {column} must be positive ({text!r}). To fix: correct or drop the row.")
     return value
 
 
@@ -66,9 +62,7 @@ def read_offers(path: Path) -> list[Offer]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != COLUMNS:
-            raise CatalogError(
-                f"{path}: header is {reader.fieldnames}, expected {list(COLUMNS)}. To fix: rebuild the file."
-            )
+            raise CatalogError(f"{path}: header is {reader.fieldnames}, expected {list(COLUMNS)}. To fix: rebuild the file.")
         for line, row in enumerate(reader, start=2):
             spot = row["spot_usd_hr"]
             offers.append(
@@ -81,12 +75,8 @@ def read_offers(path: Path) -> list[Offer]:
                     gpu_memory_gib=float(row["gpu_memory_gib"]),
                     vcpus=float(row["vcpus"]),
                     memory_gib=float(row["memory_gib"]),
-                    ondemand_usd_hr=_decimal(
-                        row["ondemand_usd_hr"], path, line, "ondemand_usd_hr"
-                    ),
-                    spot_usd_hr=_decimal(spot, path, line, "spot_usd_hr")
-                    if spot
-                    else None,
+                    ondemand_usd_hr=_decimal(row["ondemand_usd_hr"], path, line, "ondemand_usd_hr"),
+                    spot_usd_hr=_decimal(spot, path, line, "spot_usd_hr") if spot else None,
                     source=row["source"],
                     as_of=row["as_of"],
                     price_kind=row["price_kind"],
@@ -134,9 +124,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates 0600; keep the old file's mode so a refresh does not hide the catalog.
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)

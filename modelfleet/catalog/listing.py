@@ -34,14 +34,8 @@ def list_offers(
     region: str | None = None,
 ) -> list[Offer]:
     platforms = [check_platform(platform)] if platform is not None else list(PLATFORMS)
-    offers = [
-        o
-        for p in platforms
-        for o in catalog.offers(p, region=region, accelerator=accelerator)
-    ]
-    return sorted(
-        offers, key=lambda o: (o.ondemand_usd_hr, o.platform, o.region, o.instance_type)
-    )
+    offers = [o for p in platforms for o in catalog.offers(p, region=region, accelerator=accelerator)]
+    return sorted(offers, key=lambda o: (o.ondemand_usd_hr, o.platform, o.region, o.instance_type))
 
 
 def offer_as_json(offer: Offer) -> dict[str, object]:

@@ -122,10 +122,7 @@ def fits(offer: Offer, req: Requirement) -> bool:
             return False
         if req.accelerator is not None and offer.accelerator != req.accelerator:
             return False
-        if (
-            req.min_gpu_memory_gib is not None
-            and offer.gpu_memory_gib < req.min_gpu_memory_gib
-        ):
+        if req.min_gpu_memory_gib is not None and offer.gpu_memory_gib < req.min_gpu_memory_gib:
             return False
     cpu, memory = allocatable(offer)
     return cpu >= req.vcpus and memory >= req.memory_gib

@@ -42,21 +42,13 @@ def _shapes(offers: Iterable[Offer]) -> dict[str, Offer]:
 
 def azureml_shapes(directory: Path, vm_shapes: dict[str, Offer]) -> dict[str, Offer]:
     """Azure ML accepts only the sizes in azureml_skus.csv that a whole replica can use."""
-    path = (
-        directory / "azureml_skus.csv"
-        if (directory / "azureml_skus.csv").exists()
-        else DATA_DIR / "azureml_skus.csv"
-    )
+    path = directory / "azureml_skus.csv" if (directory / "azureml_skus.csv").exists() else DATA_DIR / "azureml_skus.csv"
     with path.open(newline="", encoding="utf-8") as handle:
-        accepted = {
-            row["vm_size"] for row in csv.DictReader(handle) if row["offered"] == "yes"
-        }
+        accepted = {row["vm_size"] for row in csv.DictReader(handle) if row["offered"] == "yes"}
     return {size: shape for size, shape in vm_shapes.items() if size in accepted}
 
 
-def _merge(
-    old: list[Offer], new: list[Offer], refreshed_regions: set[str]
-) -> list[Offer]:
+def _merge(old: list[Offer], new: list[Offer], refreshed_regions: set[str]) -> list[Offer]:
     kept = [o for o in old if o.region not in refreshed_regions]
     return kept + new
 
@@ -106,15 +98,9 @@ def refresh(
     """Re-price `clouds` in `out_dir`; returns rows written per platform file."""
     unknown = sorted(set(clouds) - set(CLOUDS))
     if unknown:
-        raise CatalogError(
-            f"unknown cloud {', '.join(unknown)}. To fix: use aws, azure or all."
-        )
+        raise CatalogError(f"unknown cloud {', '.join(unknown)}. To fix: use aws, azure or all.")
     today = today or dt.date.today().isoformat()
-    source_dir = (
-        out_dir
-        if all(offers_file(out_dir, p).exists() for p in ("ec2", "sagemaker", "azure"))
-        else DATA_DIR
-    )
+    source_dir = out_dir if all(offers_file(out_dir, p).exists() for p in ("ec2", "sagemaker", "azure")) else DATA_DIR
     current = load_catalog(source_dir)
     aws_regions, azure_regions = _split_regions(regions)
     tables: dict[str, tuple[list[Offer], list[Offer]]] = {}
@@ -123,9 +109,7 @@ def refresh(
         client = pricing_client or _default_pricing_client()
         for platform, fetch in (("ec2", fetch_ec2), ("sagemaker", fetch_sagemaker)):
             old = current.offers(platform)
-            wanted = (
-                aws_regions if aws_regions is not None else current.regions(platform)
-            )
+            wanted = aws_regions if aws_regions is not None else current.regions(platform)
             new = _require(fetch(client, wanted, _shapes(old), today), platform, wanted)
             tables[platform] = (
                 old,
@@ -134,9 +118,7 @@ def refresh(
 
     if "azure" in clouds:
         old_vm, old_ml = current.offers("azure"), current.offers("azureml")
-        wanted = (
-            azure_regions if azure_regions is not None else current.regions("azure")
-        )
+        wanted = azure_regions if azure_regions is not None else current.regions("azure")
         vm_shapes = _shapes(old_vm + old_ml)
         prices = fetch_vm_prices(azure_base_url, wanted, vm_shapes, today)
         new_vm = _require(prices, "azure", wanted)
@@ -162,7 +144,5 @@ def _default_pricing_client() -> Any:
     try:
         import boto3
     except ImportError as e:
-        raise CatalogError(
-            "boto3 is not installed. To fix: install modelfleet with the aws extra."
-        ) from e
+        raise CatalogError("boto3 is not installed. To fix: install modelfleet with the aws extra.") from e
     return boto3.client("pricing", region_name=PRICING_REGION)

@@ -44,9 +44,7 @@ def ec2_filters(region: str, instance_types: Iterable[str]) -> list[dict[str, st
     ]
 
 
-def sagemaker_filters(
-    region: str, instance_names: Iterable[str]
-) -> list[dict[str, str]]:
+def sagemaker_filters(region: str, instance_names: Iterable[str]) -> list[dict[str, str]]:
     """Real-time inference hosting instances (component Hosting), not training or notebooks."""
     return [
         _term("regionCode", region),
@@ -56,9 +54,7 @@ def sagemaker_filters(
     ]
 
 
-def price_list_products(
-    client: Any, service_code: str, filters: list[dict[str, str]]
-) -> Iterator[dict[str, Any]]:
+def price_list_products(client: Any, service_code: str, filters: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
     """Every product document matching `filters`, following NextToken."""
     request: dict[str, Any] = {
         "ServiceCode": service_code,
@@ -119,17 +115,11 @@ def _fetch(
     names = sorted(shapes)
     for region in regions:
         for chunk in _chunks(names, ANY_OF_CHUNK):
-            for document in price_list_products(
-                client, service_code, filters_for(region, chunk)
-            ):
+            for document in price_list_products(client, service_code, filters_for(region, chunk)):
                 attributes = document.get("product", {}).get("attributes", {})
                 name = attributes.get(name_attribute)
                 price = on_demand_hourly(document)
-                if (
-                    name not in shapes
-                    or price is None
-                    or attributes.get("regionCode", region) != region
-                ):
+                if name not in shapes or price is None or attributes.get("regionCode", region) != region:
                     continue
                 key = (region, name)
                 if key in offers and offers[key].ondemand_usd_hr <= price:
@@ -148,17 +138,11 @@ def _fetch(
     return [offers[key] for key in sorted(offers)]
 
 
-def fetch_ec2(
-    client: Any, regions: Iterable[str], shapes: Mapping[str, Offer], today: str
-) -> list[Offer]:
-    return _fetch(
-        client, "AmazonEC2", "ec2", regions, shapes, today, ec2_filters, "instanceType"
-    )
+def fetch_ec2(client: Any, regions: Iterable[str], shapes: Mapping[str, Offer], today: str) -> list[Offer]:
+    return _fetch(client, "AmazonEC2", "ec2", regions, shapes, today, ec2_filters, "instanceType")
 
 
-def fetch_sagemaker(
-    client: Any, regions: Iterable[str], shapes: Mapping[str, Offer], today: str
-) -> list[Offer]:
+def fetch_sagemaker(client: Any, regions: Iterable[str], shapes: Mapping[str, Offer], today: str) -> list[Offer]:
     return _fetch(
         client,
         "AmazonSageMaker",

@@ -48,10 +48,7 @@ def retail_items(base_url: str, odata_filter: str) -> Iterator[dict[str, Any]]:
 
 def vm_filter(region: str, sizes: Iterable[str]) -> str:
     names = " or ".join(f"armSkuName eq '{size}'" for size in sizes)
-    return (
-        "serviceName eq 'Virtual Machines' and priceType eq 'Consumption' "
-        f"and armRegionName eq '{region}' and ({names})"
-    )
+    return f"serviceName eq 'Virtual Machines' and priceType eq 'Consumption' and armRegionName eq '{region}' and ({names})"
 
 
 def _is_linux_payg(item: Mapping[str, Any]) -> bool:
@@ -76,26 +73,18 @@ def fetch_vm_prices(
         ondemand: dict[str, tuple[str, Decimal]] = {}
         spot: dict[str, tuple[str, Decimal]] = {}
         for start in range(0, len(sizes), SIZES_PER_QUERY):
-            for item in retail_items(
-                base_url, vm_filter(region, sizes[start : start + SIZES_PER_QUERY])
-            ):
+            for item in retail_items(base_url, vm_filter(region, sizes[start : start + SIZES_PER_QUERY])):
                 size, price = (
                     item.get("armSkuName"),
                     Decimal(str(item.get("retailPrice", "0"))).normalize(),
                 )
-                if (
-                    size not in shapes
-                    or item.get("armRegionName") != region
-                    or price <= 0
-                ):
+                if size not in shapes or item.get("armRegionName") != region or price <= 0:
                     continue
                 if not _is_linux_payg(item):
                     continue
                 table = spot if "Spot" in str(item.get("skuName", "")) else ondemand
                 dated = (str(item.get("effectiveStartDate", "")), price)
-                table[size] = max(
-                    table.get(size, dated), dated
-                )  # the newest meter wins
+                table[size] = max(table.get(size, dated), dated)  # the newest meter wins
         for size in sorted(ondemand):
             offers.append(
                 replace(

@@ -1,0 +1,137 @@
+"""`modelfleet catalog`: list priced offers, and `catalog refresh` them from the live APIs.
+
+Contract: `app` is a Typer app meant to be mounted as the `catalog` command group. Without a
+subcommand it lists offers sorted by price as a Rich table or JSON (money as decimal
+strings). Unknown accelerator or platform: message ending "To fix: ..." and exit 2.
+`refresh` rewrites the catalog files; a failed fetch leaves them unchanged and exits 3.
+Typer and Rich are imported here only, so the catalog package stays importable without them.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from modelfleet.catalog import Offer, load_catalog
+from modelfleet.catalog.accelerators import DATA_DIR
+from modelfleet.catalog.listing import list_offers, offers_as_json
+from modelfleet.errors import CatalogError
+
+EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 3
+
+app = typer.Typer(
+    help="Priced machine offers per platform and region; `refresh` updates the prices.",
+    no_args_is_help=False,
+)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Cloud(StrEnum):
+    aws = "aws"
+    azure = "azure"
+    all = "all"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _gpu_cell(offer: Offer) -> str:
+    if offer.accelerator is None:
+        return "-"
+    return f"{offer.gpu_count}x {offer.accelerator} {offer.gpu_memory_gib:g} GiB"
+
+
+def offers_table(offers: list[Offer]) -> Table:
+    dates = sorted({o.as_of for o in offers})
+    span = f"{dates[0]} .. {dates[-1]}" if dates else "-"
+    table = Table(
+        title=f"{len(offers)} offers, cheapest first (USD per hour)",
+        caption=f"prices as of {span}; sources: --format json",
+    )
+    numeric = {"vCPU", "RAM GiB", "on-demand", "spot"}
+    names = {
+        "platform": "platform",
+        "region": "region",
+        "instance type": "instance_type",
+    }
+    for column in (
+        "platform",
+        "region",
+        "instance type",
+        "GPU",
+        "vCPU",
+        "RAM GiB",
+        "on-demand",
+        "spot",
+    ):
+        # Names must stay whole and copy-pasteable on a narrow terminal; the rest may wrap.
+        widest = max((len(getattr(o, names[column])) for o in offers), default=0) if column in names else None
+        table.add_column(column, justify="right" if column in numeric else "left", min_width=widest)
+    for o in offers:
+        spot = "-" if o.spot_usd_hr is None else str(o.spot_usd_hr)
+        table.add_row(
+            o.platform, o.region, o.instance_type, _gpu_cell(o), f"{o.vcpus:g}", f"{o.memory_gib:g}",
+            str(o.ondemand_usd_hr), spot,
+        )  # fmt: skip
+    return table
+
+
+@app.callback(invoke_without_command=True)
+def catalog(
+    ctx: typer.Context,
+    accelerator: Annotated[str | None, typer.Option(help="GPU name, e.g. A10G, H100 (aliases accepted).")] = None,
+    platform: Annotated[str | None, typer.Option(help="ec2 | sagemaker | azure | azureml.")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region or Azure location.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most N offers (0 = all).")] = 0,
+) -> None:
+    """List offers sorted by on-demand price."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        offers = list_offers(load_catalog(), accelerator=accelerator, platform=platform, region=region)
+    except CatalogError as e:
+        raise _fail(str(e), EXIT_BAD_INPUT) from e
+    if limit:
+        offers = offers[:limit]
+    if output is OutputFormat.json:
+        typer.echo(json.dumps({"currency": "USD", "offers": offers_as_json(offers)}, indent=2))
+    else:
+        Console().print(offers_table(offers))
+
+
+@app.command()
+def refresh(
+    platform: Annotated[Cloud, typer.Option(help="Which cloud's prices to fetch.")] = Cloud.all,
+    out: Annotated[Path, typer.Option(help="Catalog directory to write.")] = DATA_DIR,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(help="Region to refresh (repeatable); default: every catalog region."),
+    ] = None,
+) -> None:
+    """Fetch today's prices from the AWS Price List and Azure Retail Prices APIs."""
+    from modelfleet.catalog.refresh import CLOUDS
+    from modelfleet.catalog.refresh import refresh as run_refresh
+
+    clouds = CLOUDS if platform is Cloud.all else (platform.value,)
+    console = Console(stderr=True)
+    try:
+        with console.status(f"Fetching {', '.join(clouds)} prices..."):
+            written = run_refresh(out, clouds=clouds, regions=region or None)
+    except CatalogError as e:
+        raise _fail(str(e), EXIT_ENVIRONMENT) from e
+    for name, rows in sorted(written.items()):
+        console.print(f"{name}.csv: {rows} offers written to {out}")
