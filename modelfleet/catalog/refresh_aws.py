@@ -11,7 +11,7 @@ Spot prices are not in the Price List; callers decide what to do about them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -108,7 +108,7 @@ def _fetch(
     regions: Iterable[str],
     shapes: Mapping[str, Offer],
     today: str,
-    filters_for: Any,
+    filters_for: Callable[[str, list[str]], list[dict[str, str]]],
     name_attribute: str,
 ) -> list[Offer]:
     offers: dict[tuple[str, str], Offer] = {}
