@@ -111,8 +111,10 @@ class CheckReport:
     def summary(self) -> str:
         n_mandatory = len(self.mandatory)
         n_advisory = len(self.violations) - n_mandatory
-        return (f"{self.rules_evaluated} rules over {len(self.stacks)} stack(s): "
-                f"{n_mandatory} mandatory, {n_advisory} advisory violation(s)")
+        return (
+            f"{self.rules_evaluated} rules over {len(self.stacks)} stack(s): "
+            f"{n_mandatory} mandatory, {n_advisory} advisory violation(s)"
+        )
 
     def render(self, fmt: str, console: Console | None = None) -> str | None:
         """Text for json/github/markdown; prints Rich tables for `table` (returns None)."""
@@ -166,8 +168,9 @@ def _resource_dicts(plan: ResourcePlan) -> list[dict[str, Any]]:
     ]
 
 
-def _check_plan(plan: ResourcePlan, pack_config: dict[str, Any], rules: Sequence[Any], resolve: Any,
-                evaluated: dict[str, str]) -> list[Violation]:
+def _check_plan(
+    plan: ResourcePlan, pack_config: dict[str, Any], rules: Sequence[Any], resolve: Any, evaluated: dict[str, str]
+) -> list[Violation]:
     found: list[Violation] = []
     resources = _resource_dicts(plan)
     for rule in rules:
@@ -182,8 +185,12 @@ def _check_plan(plan: ResourcePlan, pack_config: dict[str, Any], rules: Sequence
         if rule.kind == "stack":
             hits = rule.check_stack(resources, params)
         else:
-            hits = [(r.name, message) for r in plan.resources if r.custom
-                    for message in rule.check_resource(r.type, r.inputs, params, r.options)]
+            hits = [
+                (r.name, message)
+                for r in plan.resources
+                if r.custom
+                for message in rule.check_resource(r.type, r.inputs, params, r.options)
+            ]
         found += [Violation(rule.id, level, plan.stack, name, message) for name, message in hits]
     return found
 

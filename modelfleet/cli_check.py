@@ -8,7 +8,7 @@ findings allowed), 1 any mandatory violation, 2 bad input, 3 environment problem
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,7 @@ from modelfleet.check import exit_code, list_rules_json, rules_table, run_checks
 from modelfleet.errors import ModelfleetError
 
 
-class CheckFormat(str, Enum):
+class CheckFormat(StrEnum):
     table = "table"
     json = "json"
     github = "github"

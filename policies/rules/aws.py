@@ -22,16 +22,24 @@ def scan_on_push(resource_type: str, props: Any, config: Mapping[str, Any]) -> l
 def immutable_tags(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if str(u.get(props, "imageTagMutability", "MUTABLE")).startswith("IMMUTABLE"):
         return []
-    return [("Image tags can be overwritten, so a deployed tag may silently change. "
-            "To fix: set imageTagMutability: IMMUTABLE.")]
+    return [
+        (
+            "Image tags can be overwritten, so a deployed tag may silently change. "
+            "To fix: set imageTagMutability: IMMUTABLE."
+        )
+    ]
 
 
 def kms_encryption(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     configs = u.as_list(u.get(props, "encryptionConfigurations"))
     if any(u.get(c, "encryptionType") == "KMS" for c in configs):
         return []
-    return [("The repository uses AES256 instead of a KMS key. To fix: set encryptionConfigurations: "
-            "[{encryptionType: KMS, kmsKey: <key arn>}].")]
+    return [
+        (
+            "The repository uses AES256 instead of a KMS key. To fix: set encryptionConfigurations: "
+            "[{encryptionType: KMS, kmsKey: <key arn>}]."
+        )
+    ]
 
 
 def no_public_policy(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
@@ -40,11 +48,18 @@ def no_public_policy(resource_type: str, props: Any, config: Mapping[str, Any]) 
     stmts = [stmts] if u.is_map(stmts) else u.as_list(stmts)
     for stmt in stmts:
         principal = u.get(stmt, "Principal")
-        principals = [principal] if isinstance(principal, str) else [
-            p for v in u.as_map(principal).values() for p in ([v] if isinstance(v, str) else u.as_list(v))]
+        principals = (
+            [principal]
+            if isinstance(principal, str)
+            else [p for v in u.as_map(principal).values() for p in ([v] if isinstance(v, str) else u.as_list(v))]
+        )
         if u.get(stmt, "Effect", "Allow") == "Allow" and "*" in principals and not u.get(stmt, "Condition"):
-            return [("The repository policy allows Principal \"*\", making images public. To fix: name the account "
-                    "or role ARNs that may pull, or add a Condition on aws:PrincipalOrgID.")]
+            return [
+                (
+                    'The repository policy allows Principal "*", making images public. To fix: name the account '
+                    "or role ARNs that may pull, or add a Condition on aws:PrincipalOrgID."
+                )
+            ]
     return []
 
 
@@ -62,16 +77,27 @@ def lifecycle_policy(resources: list[Mapping[str, Any]], config: Mapping[str, An
         names = {str(res.get("name")), str(u.get(res.get("props"), "name", res.get("name")))}
         if names & covered_names or (res.get("parent") and str(res.get("parent")) in covered_parents):
             continue
-        found.append((str(res.get("name")), ("The repository has no lifecycle policy, so multi-GB model images pile up "
-                      "and are billed forever. To fix: add an aws.ecr.LifecyclePolicy expiring untagged images.")))
+        found.append(
+            (
+                str(res.get("name")),
+                (
+                    "The repository has no lifecycle policy, so multi-GB model images pile up "
+                    "and are billed forever. To fix: add an aws.ecr.LifecyclePolicy expiring untagged images."
+                ),
+            )
+        )
     return found
 
 
 def imdsv2(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if u.get(props, "metadataOptions.httpTokens") == "required":
         return []
-    return [("Nodes accept IMDSv1, so an SSRF in a model server leaks node credentials. "
-            "To fix: set metadataOptions.httpTokens: required (hop limit 2 for pods).")]
+    return [
+        (
+            "Nodes accept IMDSv1, so an SSRF in a model server leaks node credentials. "
+            "To fix: set metadataOptions.httpTokens: required (hop limit 2 for pods)."
+        )
+    ]
 
 
 def encrypted_ebs(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
@@ -79,35 +105,91 @@ def encrypted_ebs(resource_type: str, props: Any, config: Mapping[str, Any]) -> 
     for i, mapping in enumerate(u.as_list(u.get(props, "blockDeviceMappings"))):
         ebs = u.get(mapping, "ebs")
         if u.is_map(ebs) and not u.truthy(ebs.get("encrypted")):
-            found.append(f"blockDeviceMappings[{i}] ({u.get(mapping, 'deviceName', '?')}) is not encrypted. "
-                         "To fix: set ebs.encrypted: 'true' (optionally with kmsKeyId).")
+            found.append(
+                f"blockDeviceMappings[{i}] ({u.get(mapping, 'deviceName', '?')}) is not encrypted. "
+                "To fix: set ebs.encrypted: 'true' (optionally with kmsKeyId)."
+            )
     return found
 
 
-def _a(rule_id: str, level: str, desc: str, why: str, refs: tuple[str, ...], fn: Any, types: tuple[str, ...],
-       area: str = "ecr") -> Rule:
+def _a(
+    rule_id: str,
+    level: str,
+    desc: str,
+    why: str,
+    refs: tuple[str, ...],
+    fn: Any,
+    types: tuple[str, ...],
+    area: str = "ecr",
+) -> Rule:
     return Rule(rule_id, area, level, desc, why, refs, "resource", fn, types)  # type: ignore[arg-type]
 
 
 RULES = [
-    _a("MF-ECR-001", "mandatory", "ECR repositories scan images on push",
-       "Catches known CVEs in serving images before they reach a GPU node.", ("CKV_AWS_163",), scan_on_push,
-       (u.ECR_REPO,)),
-    _a("MF-ECR-002", "mandatory", "ECR image tags are immutable",
-       "A tag that can be re-pushed makes a deployed version ambiguous.", ("CKV_AWS_51",), immutable_tags, (u.ECR_REPO,)),
-    Rule("MF-ECR-003", "ecr", "advisory", "ECR repositories have a lifecycle policy",
-         "Model images are gigabytes each; without expiry, storage cost grows with every build.", (), "stack",
-         lifecycle_policy),
-    _a("MF-ECR-004", "mandatory", "ECR repository policies are not public",
-       "A public pull policy publishes proprietary weights baked into images.", ("CKV_AWS_32",), no_public_policy,
-       (REPO_POLICY,)),
-    _a("MF-ECR-005", "advisory", "ECR repositories are encrypted with KMS",
-       "A customer-managed key lets you audit and revoke access to image layers.", ("CKV_AWS_136",), kms_encryption,
-       (u.ECR_REPO,)),
-    _a("MF-EKS-001", "mandatory", "GPU node launch templates require IMDSv2",
-       "IMDSv1 lets any pod with an SSRF read the node role's credentials.", ("CKV_AWS_79",), imdsv2,
-       (u.LAUNCH_TEMPLATE,), "eks"),
-    _a("MF-EKS-002", "mandatory", "GPU node EBS volumes are encrypted",
-       "Node disks cache model weights and container layers.", ("CKV_AWS_8",), encrypted_ebs, (u.LAUNCH_TEMPLATE,),
-       "eks"),
+    _a(
+        "MF-ECR-001",
+        "mandatory",
+        "ECR repositories scan images on push",
+        "Catches known CVEs in serving images before they reach a GPU node.",
+        ("CKV_AWS_163",),
+        scan_on_push,
+        (u.ECR_REPO,),
+    ),
+    _a(
+        "MF-ECR-002",
+        "mandatory",
+        "ECR image tags are immutable",
+        "A tag that can be re-pushed makes a deployed version ambiguous.",
+        ("CKV_AWS_51",),
+        immutable_tags,
+        (u.ECR_REPO,),
+    ),
+    Rule(
+        "MF-ECR-003",
+        "ecr",
+        "advisory",
+        "ECR repositories have a lifecycle policy",
+        "Model images are gigabytes each; without expiry, storage cost grows with every build.",
+        (),
+        "stack",
+        lifecycle_policy,
+    ),
+    _a(
+        "MF-ECR-004",
+        "mandatory",
+        "ECR repository policies are not public",
+        "A public pull policy publishes proprietary weights baked into images.",
+        ("CKV_AWS_32",),
+        no_public_policy,
+        (REPO_POLICY,),
+    ),
+    _a(
+        "MF-ECR-005",
+        "advisory",
+        "ECR repositories are encrypted with KMS",
+        "A customer-managed key lets you audit and revoke access to image layers.",
+        ("CKV_AWS_136",),
+        kms_encryption,
+        (u.ECR_REPO,),
+    ),
+    _a(
+        "MF-EKS-001",
+        "mandatory",
+        "GPU node launch templates require IMDSv2",
+        "IMDSv1 lets any pod with an SSRF read the node role's credentials.",
+        ("CKV_AWS_79",),
+        imdsv2,
+        (u.LAUNCH_TEMPLATE,),
+        "eks",
+    ),
+    _a(
+        "MF-EKS-002",
+        "mandatory",
+        "GPU node EBS volumes are encrypted",
+        "Node disks cache model weights and container layers.",
+        ("CKV_AWS_8",),
+        encrypted_ebs,
+        (u.LAUNCH_TEMPLATE,),
+        "eks",
+    ),
 ]

@@ -1,8 +1,7 @@
 """GPU and capacity rules: which accelerators an environment may use, how many GPUs and
 replicas a model may claim, and that GPU pods land only on tainted GPU pools.
 
-Accelerators are recognised from the `modelfleet.io/accelerator` label (or
-`modelfleet:accelerator` tag) and from AWS instance families / Azure VM sizes.
+How accelerators and pools are recognised lives in `_nodes.py`.
 """
 
 from __future__ import annotations
@@ -11,49 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _util as u
+from ._nodes import ACCELERATORS, POOL_TYPES, accelerators_of, pool_is_gpu, pool_is_tainted, pool_labels
 from ._rule import ENVIRONMENTS_SCHEMA, Rule
 
-ACCELERATORS = ["T4", "A10G", "A10", "L4", "L40S", "V100", "A100-40GB", "A100-80GB", "H100", "H200"]
-_AWS_FAMILIES = {
-    "g4dn": "T4", "g5": "A10G", "g6": "L4", "g6e": "L40S", "p3": "V100", "p3dn": "V100",
-    "p4d": "A100-40GB", "p4de": "A100-80GB", "p5": "H100", "p5e": "H200", "p5en": "H200",
-}
-_AZURE_MARKERS = (
-    ("h200", "H200"), ("h100", "H100"), ("a100_v4", "A100-80GB"), ("nd96asr_v4", "A100-40GB"),
-    ("a10_v", "A10"), ("t4_v3", "T4"), ("s_v3", "V100"),
-)
-ACCEL_LABEL = "modelfleet.io/accelerator"
-GPU_AMI_MARKERS = ("GPU", "NVIDIA")
-POOL_TYPES = (u.EKS_NODEGROUP, u.AKS_POOL, u.NODE_PATCH)
 REPLICA_TYPES = (u.HPA, u.SCALED_OBJECT, u.ISVC, u.AAS_TARGET, u.AML_DEPLOYMENT, "kubernetes:apps/v1:Deployment")
-
-
-def accelerator_of_instance(instance: Any) -> str | None:
-    """Map `ml.g5.2xlarge`, `g5.xlarge`, `Standard_NC24ads_A100_v4` to the accelerator vocabulary."""
-    if not isinstance(instance, str) or not instance:
-        return None
-    name = instance.removeprefix("ml.")
-    if name.lower().startswith("standard_n"):
-        low = name.lower()
-        return next((acc for marker, acc in _AZURE_MARKERS if marker in low), None)
-    return _AWS_FAMILIES.get(name.split(".")[0].lower())
-
-
-def accelerators_of(resource_type: str, props: Any) -> set[str]:
-    found: set[str] = set()
-    for source in (u.labels(props), u.tags(props), u.as_map(u.get(props, "labels")),
-                   u.as_map(u.get(props, "nodeLabels"))):
-        for key in (ACCEL_LABEL, "modelfleet:accelerator"):
-            if source.get(key):
-                found.add(str(source[key]))
-    for pod in u.pod_specs(resource_type, props):
-        if u.node_selector(pod).get(ACCEL_LABEL):
-            found.add(str(u.node_selector(pod)[ACCEL_LABEL]))
-    instances = list(u.as_list(u.get(props, "instanceTypes")))
-    instances += [u.get(props, "vmSize"), u.get(props, "onlineDeploymentProperties.instanceType")]
-    instances += [u.get(v, "instanceType") for v in u.as_list(u.get(props, "productionVariants"))]
-    found.update(a for a in (accelerator_of_instance(i) for i in instances) if a)
-    return found
 
 
 def allowed_accelerators(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
@@ -63,7 +23,8 @@ def allowed_accelerators(resource_type: str, props: Any, config: Mapping[str, An
         f"Accelerator {acc} is not allowed in {env} (allowed: {', '.join(allowed) or 'none'}). "
         f"To fix: set resources.accelerator in the model spec to an allowed one, or add {acc} to "
         f"allowed_accelerators in policies/config/{env}.json."
-        for acc in sorted(accelerators_of(resource_type, props)) if acc not in allowed
+        for acc in sorted(accelerators_of(resource_type, props))
+        if acc not in allowed
     ]
 
 
@@ -71,18 +32,29 @@ def max_gpus_per_replica(resource_type: str, props: Any, config: Mapping[str, An
     limit = u.num(u.param(config, "max_gpus_per_replica", 8), 8.0) or 0.0
     gpus = u.gpus_per_replica(resource_type, props)
     if gpus > limit:
-        return [(f"Each replica requests {u.fmt(gpus)} GPUs, above the limit of {u.fmt(limit)}. "
-                "To fix: lower the accelerator count in the model spec or raise max_gpus_per_replica.")]
+        return [
+            (
+                f"Each replica requests {u.fmt(gpus)} GPUs, above the limit of {u.fmt(limit)}. "
+                "To fix: lower the accelerator count in the model spec or raise max_gpus_per_replica."
+            )
+        ]
     return []
 
 
 def replica_bounds(resource_type: str, props: Any) -> tuple[float | None, float | None, str]:
     """(min, max, field) of the replica count a resource controls; None where not set."""
     if resource_type == u.HPA:
-        return u.num(u.get(props, "spec.minReplicas"), 1.0), u.num(u.get(props, "spec.maxReplicas")), "spec.minReplicas/maxReplicas"
+        return (
+            u.num(u.get(props, "spec.minReplicas"), 1.0),
+            u.num(u.get(props, "spec.maxReplicas")),
+            "spec.minReplicas/maxReplicas",
+        )
     if resource_type == u.SCALED_OBJECT:
-        return (u.num(u.get(props, "spec.minReplicaCount"), 0.0), u.num(u.get(props, "spec.maxReplicaCount"), 100.0),
-                "spec.minReplicaCount/maxReplicaCount")
+        return (
+            u.num(u.get(props, "spec.minReplicaCount"), 0.0),
+            u.num(u.get(props, "spec.maxReplicaCount"), 100.0),
+            "spec.minReplicaCount/maxReplicaCount",
+        )
     if resource_type == u.ISVC:
         low = u.num(u.get(props, "spec.predictor.minReplicas"), 1.0)
         return low, u.num(u.get(props, "spec.predictor.maxReplicas"), low), "spec.predictor.minReplicas/maxReplicas"
@@ -103,8 +75,12 @@ def max_replicas(resource_type: str, props: Any, config: Mapping[str, Any]) -> l
     limit = u.num(u.param(config, "max_replicas", 20), 20.0) or 0.0
     _, high, where = replica_bounds(resource_type, props)
     if high is not None and high > limit:
-        return [(f"{where} allows {u.fmt(high)} replicas, above the limit of {u.fmt(limit)}. "
-                "To fix: lower autoscaling.max_replicas in the model spec or raise max_replicas.")]
+        return [
+            (
+                f"Maximum replicas ({where}) is {u.fmt(high)}, above the limit of {u.fmt(limit)}. "
+                "To fix: lower autoscaling.max_replicas in the model spec or raise max_replicas."
+            )
+        ]
     return []
 
 
@@ -112,72 +88,58 @@ def prod_min_replicas(resource_type: str, props: Any, config: Mapping[str, Any])
     if not u.in_environments(config, ["prod"]):
         return []
     need = u.num(u.param(config, "min_replicas", 2), 2.0) or 0.0
+    env = u.environment(config)
     counts: list[tuple[float | None, str]] = []
     if resource_type == u.SM_ENDPOINT_CONFIG:
         for i, variant in enumerate(u.as_list(u.get(props, "productionVariants"))):
             if u.get(variant, "serverlessConfig") is None:
-                counts.append((u.num(u.get(variant, "initialInstanceCount"), 1.0), f"productionVariants[{i}].initialInstanceCount"))
+                counts.append(
+                    (
+                        u.num(u.get(variant, "initialInstanceCount"), 1.0),
+                        f"productionVariants[{i}].initialInstanceCount",
+                    )
+                )
     else:
         low, _, where = replica_bounds(resource_type, props)
         counts.append((low, where))
-    return [f"{where} is {u.fmt(low)}; {u.environment(config)} needs at least {u.fmt(need)} replicas across zones. "
-            f"To fix: set autoscaling.min_replicas: {u.fmt(need)} under environments.prod in the model spec."
-            for low, where in counts if low is not None and low < need]
+    return [
+        f"Minimum replicas ({where}) is {u.fmt(low)}; {env} needs at least {u.fmt(need)} replicas "
+        f"across zones. To fix: set autoscaling.min_replicas: {u.fmt(need)} under environments.{env} "
+        "in the model spec."
+        for low, where in counts
+        if low is not None and low < need
+    ]
 
 
 def gpu_pods_tolerate_taint(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if u.gpus_per_replica(resource_type, props) <= 0:
         return []
-    return [f"Pods request {u.GPU_RESOURCE} but do not tolerate the {u.GPU_TAINT_KEY} taint, so they can never "
-            f"schedule on a GPU pool. To fix: add toleration {{key: {u.GPU_TAINT_KEY}, operator: Exists, effect: NoSchedule}}."
-            for pod in u.pod_specs(resource_type, props) if not u.tolerates_gpu_taint(pod)]
-
-
-def pool_is_gpu(resource_type: str, props: Any) -> bool:
-    if accelerators_of(resource_type, props):
-        return True
-    if resource_type == u.EKS_NODEGROUP:
-        return any(m in str(u.get(props, "amiType", "")).upper() for m in GPU_AMI_MARKERS)
-    if resource_type == u.AKS_POOL:
-        return str(u.get(props, "vmSize", "")).lower().startswith("standard_n")
-    keys = set(u.labels(props))
-    return any(k.startswith("nvidia.com/gpu") for k in keys)
-
-
-def pool_is_tainted(resource_type: str, props: Any) -> bool:
-    if resource_type == u.AKS_POOL:
-        return any(str(t).startswith(f"{u.GPU_TAINT_KEY}=") and str(t).endswith(":NoSchedule")
-                   or str(t) == f"{u.GPU_TAINT_KEY}:NoSchedule" for t in u.as_list(u.get(props, "nodeTaints")))
-    taints = u.get(props, "taints") if resource_type == u.EKS_NODEGROUP else u.get(props, "spec.taints")
-    return any(u.get(t, "key") == u.GPU_TAINT_KEY and str(u.get(t, "effect", "")).replace("_", "").lower() == "noschedule"
-               for t in u.as_list(taints))
+    return [
+        f"Pods request {u.GPU_RESOURCE} but do not tolerate the {u.GPU_TAINT_KEY} taint, so they can never "
+        "schedule on a GPU pool. To fix: add the toleration "
+        f"{{key: {u.GPU_TAINT_KEY}, operator: Exists, effect: NoSchedule}}."
+        for pod in u.pod_specs(resource_type, props)
+        if not u.tolerates_gpu_taint(pod)
+    ]
 
 
 def gpu_pool_tainted(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if not pool_is_gpu(resource_type, props) or pool_is_tainted(resource_type, props):
         return []
-    return [(f"This GPU node pool has no {u.GPU_TAINT_KEY} NoSchedule taint, so non-GPU pods can fill the GPUs' "
-            f"nodes. To fix: add the taint {u.GPU_TAINT_KEY}=true:NoSchedule to the pool.")]
-
-
-def _pool_labels(res: Mapping[str, Any]) -> dict[str, str]:
-    props, kind = res.get("props"), res.get("type")
-    if kind == u.EKS_NODEGROUP:
-        found = {str(k): str(v) for k, v in u.as_map(u.get(props, "labels")).items()}
-        found["eks.amazonaws.com/nodegroup"] = str(u.get(props, "nodeGroupName") or res.get("name"))
-    elif kind == u.AKS_POOL:
-        found = {str(k): str(v) for k, v in u.as_map(u.get(props, "nodeLabels")).items()}
-        pool = str(u.get(props, "agentPoolName") or res.get("name"))
-        found.update({"kubernetes.azure.com/agentpool": pool, "agentpool": pool})
-    else:
-        found = {str(k): str(v) for k, v in u.labels(props).items()}
-        found["kubernetes.io/hostname"] = str(u.get(props, "metadata.name") or res.get("name"))
-    return found
+    return [
+        (
+            f"This GPU node pool has no {u.GPU_TAINT_KEY} NoSchedule taint, so non-GPU pods can fill the GPUs' "
+            f"nodes. To fix: add the taint {u.GPU_TAINT_KEY}=true:NoSchedule to the pool."
+        )
+    ]
 
 
 def gpu_pods_select_pool(resources: list[Mapping[str, Any]], config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    pools = [(_pool_labels(r), pool_is_tainted(str(r.get("type")), r.get("props")))
-             for r in resources if r.get("type") in POOL_TYPES and pool_is_gpu(str(r.get("type")), r.get("props"))]
+    pools = [
+        (pool_labels(r), pool_is_tainted(str(r.get("type")), r.get("props")))
+        for r in resources
+        if r.get("type") in POOL_TYPES and pool_is_gpu(str(r.get("type")), r.get("props"))
+    ]
     found: list[tuple[str, str]] = []
     for res in resources:
         kind, props = str(res.get("type")), res.get("props")
@@ -186,16 +148,37 @@ def gpu_pods_select_pool(resources: list[Mapping[str, Any]], config: Mapping[str
         for pod in u.pod_specs(kind, props):
             selector = {str(k): str(v) for k, v in u.node_selector(pod).items()}
             if not selector and not u.has_node_affinity(pod):
-                found.append((str(res.get("name")), ("GPU pods select no node pool. To fix: set nodeSelector to the "
-                              "GPU pool's labels (e.g. modelfleet.io/accelerator).")))
+                found.append(
+                    (
+                        str(res.get("name")),
+                        (
+                            "GPU pods select no node pool. To fix: set nodeSelector to the "
+                            "GPU pool's labels (e.g. modelfleet.io/accelerator)."
+                        ),
+                    )
+                )
                 continue
             matching = [tainted for labels, tainted in pools if selector and selector.items() <= labels.items()]
             if selector and pools and not matching:
-                found.append((str(res.get("name")), (f"nodeSelector {selector} matches no GPU pool in this stack. "
-                              "To fix: select labels that the GPU node pool carries.")))
+                found.append(
+                    (
+                        str(res.get("name")),
+                        (
+                            f"nodeSelector {selector} matches no GPU pool in this stack. "
+                            "To fix: select labels that the GPU node pool carries."
+                        ),
+                    )
+                )
             elif matching and not any(matching):
-                found.append((str(res.get("name")), (f"nodeSelector {selector} selects a GPU pool without the "
-                              f"{u.GPU_TAINT_KEY} taint. To fix: taint that pool or select a tainted one.")))
+                found.append(
+                    (
+                        str(res.get("name")),
+                        (
+                            f"nodeSelector {selector} selects a GPU pool without the "
+                            f"{u.GPU_TAINT_KEY} taint. To fix: taint that pool or select a tainted one."
+                        ),
+                    )
+                )
     return found
 
 
@@ -227,40 +210,114 @@ def max_gpus_per_model(resources: list[Mapping[str, Any]], config: Mapping[str, 
         model = u.model_of(props) or str(res.get("name"))
         total, first = totals.get(model, (0.0, str(res.get("name"))))
         totals[model] = (total + per * (high or 1.0), first)
-    return [(first, (f"Model {model} can claim {u.fmt(total)} GPUs at max scale, above the limit of {u.fmt(limit)}. "
-             "To fix: lower autoscaling.max_replicas or the accelerator count, or raise max_gpus_per_model."))
-            for model, (total, first) in sorted(totals.items()) if total > limit]
+    return [
+        (
+            first,
+            (
+                f"Model {model} can claim {u.fmt(total)} GPUs at max scale, above the limit of {u.fmt(limit)}. "
+                "To fix: lower autoscaling.max_replicas or the accelerator count, or raise max_gpus_per_model."
+            ),
+        )
+        for model, (total, first) in sorted(totals.items())
+        if total > limit
+    ]
 
 
 _WORKLOAD_GLOBS = (*u.K8S_WORKLOADS,)
 RULES = [
-    Rule("MF-GPU-001", "gpu", "mandatory", "Only accelerators allowed in the environment are used",
-         "Keeps expensive GPUs (H100, A100) out of dev and within the capacity reserved per environment.",
-         (), "resource", allowed_accelerators,
-         (u.EKS_NODEGROUP, u.AKS_POOL, u.NODE_PATCH, u.SM_ENDPOINT_CONFIG, u.AML_DEPLOYMENT, *_WORKLOAD_GLOBS),
-         {"allowed_accelerators": {"type": "array", "items": {"type": "string"}, "default": ACCELERATORS}}),
-    Rule("MF-GPU-002", "gpu", "mandatory", "GPUs per replica stay within the limit",
-         "A replica asking for more GPUs than one node has never schedules and blocks the rollout.",
-         (), "resource", max_gpus_per_replica, _WORKLOAD_GLOBS,
-         {"max_gpus_per_replica": {"type": "number", "default": 8}}),
-    Rule("MF-GPU-003", "gpu", "mandatory", "GPUs per model at max scale stay within the limit",
-         "Bounds the blast radius of one autoscaler on the shared GPU budget.",
-         (), "stack", max_gpus_per_model, (), {"max_gpus_per_model": {"type": "number", "default": 64}}),
-    Rule("MF-GPU-004", "gpu", "mandatory", "Replica counts stay within the limit",
-         "A runaway max_replicas turns a traffic spike into a GPU bill.",
-         (), "resource", max_replicas, REPLICA_TYPES, {"max_replicas": {"type": "number", "default": 20}}),
-    Rule("MF-GPU-005", "gpu", "mandatory", "GPU pods tolerate the nvidia.com/gpu taint",
-         "GPU pools are tainted; pods without the toleration stay Pending forever.",
-         (), "resource", gpu_pods_tolerate_taint, _WORKLOAD_GLOBS),
-    Rule("MF-GPU-006", "gpu", "mandatory", "GPU pods select a tainted GPU pool",
-         "Without a selector GPU pods may land on any GPU node; selecting an untainted pool lets other pods steal GPUs.",
-         (), "stack", gpu_pods_select_pool),
-    Rule("MF-GPU-007", "gpu", "mandatory", "GPU node pools carry the nvidia.com/gpu NoSchedule taint",
-         "Untainted GPU nodes fill up with CPU pods, leaving GPU pods unschedulable while GPUs are billed.",
-         (), "resource", gpu_pool_tainted, POOL_TYPES),
-    Rule("MF-GPU-008", "gpu", "mandatory", "Production models run at least 2 replicas",
-         "One replica is a single point of failure during node drains, zone outages and rollouts.",
-         ("SageMaker.4",), "resource", prod_min_replicas, (*REPLICA_TYPES, u.SM_ENDPOINT_CONFIG),
-         {"min_replicas": {"type": "number", "default": 2},
-          "environments": {**ENVIRONMENTS_SCHEMA, "default": ["prod"]}}),
+    Rule(
+        "MF-GPU-001",
+        "gpu",
+        "mandatory",
+        "Only accelerators allowed in the environment are used",
+        "Keeps expensive GPUs (H100, A100) out of dev and within the capacity reserved per environment.",
+        (),
+        "resource",
+        allowed_accelerators,
+        (u.EKS_NODEGROUP, u.AKS_POOL, u.NODE_PATCH, u.SM_ENDPOINT_CONFIG, u.AML_DEPLOYMENT, *_WORKLOAD_GLOBS),
+        {"allowed_accelerators": {"type": "array", "items": {"type": "string"}, "default": ACCELERATORS}},
+    ),
+    Rule(
+        "MF-GPU-002",
+        "gpu",
+        "mandatory",
+        "GPUs per replica stay within the limit",
+        "A replica asking for more GPUs than one node has never schedules and blocks the rollout.",
+        (),
+        "resource",
+        max_gpus_per_replica,
+        _WORKLOAD_GLOBS,
+        {"max_gpus_per_replica": {"type": "number", "default": 8}},
+    ),
+    Rule(
+        "MF-GPU-003",
+        "gpu",
+        "mandatory",
+        "GPUs per model at max scale stay within the limit",
+        "Bounds the blast radius of one autoscaler on the shared GPU budget.",
+        (),
+        "stack",
+        max_gpus_per_model,
+        (),
+        {"max_gpus_per_model": {"type": "number", "default": 64}},
+    ),
+    Rule(
+        "MF-GPU-004",
+        "gpu",
+        "mandatory",
+        "Replica counts stay within the limit",
+        "A runaway max_replicas turns a traffic spike into a GPU bill.",
+        (),
+        "resource",
+        max_replicas,
+        REPLICA_TYPES,
+        {"max_replicas": {"type": "number", "default": 20}},
+    ),
+    Rule(
+        "MF-GPU-005",
+        "gpu",
+        "mandatory",
+        "GPU pods tolerate the nvidia.com/gpu taint",
+        "GPU pools are tainted; pods without the toleration stay Pending forever.",
+        (),
+        "resource",
+        gpu_pods_tolerate_taint,
+        _WORKLOAD_GLOBS,
+    ),
+    Rule(
+        "MF-GPU-006",
+        "gpu",
+        "mandatory",
+        "GPU pods select a tainted GPU pool",
+        "Without a selector GPU pods may land on any GPU node; selecting an untainted pool lets other pods steal GPUs.",
+        (),
+        "stack",
+        gpu_pods_select_pool,
+    ),
+    Rule(
+        "MF-GPU-007",
+        "gpu",
+        "mandatory",
+        "GPU node pools carry the nvidia.com/gpu NoSchedule taint",
+        "Untainted GPU nodes fill up with CPU pods, leaving GPU pods unschedulable while GPUs are billed.",
+        (),
+        "resource",
+        gpu_pool_tainted,
+        POOL_TYPES,
+    ),
+    Rule(
+        "MF-GPU-008",
+        "gpu",
+        "mandatory",
+        "Production models run at least 2 replicas",
+        "One replica is a single point of failure during node drains, zone outages and rollouts.",
+        ("SageMaker.4",),
+        "resource",
+        prod_min_replicas,
+        (*REPLICA_TYPES, u.SM_ENDPOINT_CONFIG),
+        {
+            "min_replicas": {"type": "number", "default": 2},
+            "environments": {**ENVIRONMENTS_SCHEMA, "default": ["prod"]},
+        },
+    ),
 ]

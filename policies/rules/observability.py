@@ -25,8 +25,15 @@ def models_have_alerts(resources: list[Mapping[str, Any]], config: Mapping[str, 
         model = u.model_of(res.get("props")) if res.get("type") in SERVING_TYPES else None
         if model and model not in alerted and model not in seen:
             seen.add(model)
-            found.append((str(res.get("name")), (f"Model {model} has no alerts in {u.environment(config)}. To fix: keep "
-                          "monitoring.alerts in the model spec (do not set monitoring.enabled: false).")))
+            found.append(
+                (
+                    str(res.get("name")),
+                    (
+                        f"Model {model} has no alerts in {u.environment(config)}. To fix: keep "
+                        "monitoring.alerts in the model spec (do not set monitoring.enabled: false)."
+                    ),
+                )
+            )
     return found
 
 
@@ -36,15 +43,37 @@ def alert_destination(resource_type: str, props: Any, config: Mapping[str, Any])
     field = "alarmActions" if resource_type == u.CW_ALARM else "actions"
     if u.as_list(u.get(props, field)):
         return []
-    return [(f"The alert has no {field}, so it fires into the void. To fix: set modelfleet:alerts "
-            "(sns_topic_arn or action_group_id) in the stack file.")]
+    return [
+        (
+            f"The alert has no {field}, so it fires into the void. To fix: set modelfleet:alerts "
+            "(sns_topic_arn or action_group_id) in the stack file."
+        )
+    ]
 
 
 RULES = [
-    Rule("MF-OBS-001", "observability", "advisory", "Production models have alerts",
-         "Error-rate and latency regressions otherwise surface as user complaints.", (), "stack",
-         models_have_alerts, (), _ENVS),
-    Rule("MF-OBS-002", "observability", "advisory", "Production alerts have a destination",
-         "An alarm without actions changes state silently.", (), "resource", alert_destination,
-         (u.CW_ALARM, u.AZ_METRIC_ALERT), _ENVS),
+    Rule(
+        "MF-OBS-001",
+        "observability",
+        "advisory",
+        "Production models have alerts",
+        "Error-rate and latency regressions otherwise surface as user complaints.",
+        (),
+        "stack",
+        models_have_alerts,
+        (),
+        _ENVS,
+    ),
+    Rule(
+        "MF-OBS-002",
+        "observability",
+        "advisory",
+        "Production alerts have a destination",
+        "An alarm without actions changes state silently.",
+        (),
+        "resource",
+        alert_destination,
+        (u.CW_ALARM, u.AZ_METRIC_ALERT),
+        _ENVS,
+    ),
 ]

@@ -17,15 +17,23 @@ BROAD_MANAGED = ("AmazonSageMakerFullAccess", "AdministratorAccess", "AmazonS3Fu
 def endpoint_config_kms(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if u.get(props, "kmsKeyArn"):
         return []
-    return [("The endpoint configuration has no kmsKeyArn, so the ML storage volume uses the default key. "
-            "To fix: pass a customer-managed KMS key ARN (kmsKeyArn).")]
+    return [
+        (
+            "The endpoint configuration has no kmsKeyArn, so the ML storage volume uses the default key. "
+            "To fix: pass a customer-managed KMS key ARN (kmsKeyArn)."
+        )
+    ]
 
 
 def model_network_isolation(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if u.truthy(u.get(props, "enableNetworkIsolation")):
         return []
-    return [("The model container can reach the network. To fix: set enableNetworkIsolation: true "
-            "(weights are loaded from S3 by SageMaker, not by the container).")]
+    return [
+        (
+            "The model container can reach the network. To fix: set enableNetworkIsolation: true "
+            "(weights are loaded from S3 by SageMaker, not by the container)."
+        )
+    ]
 
 
 def model_vpc(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
@@ -34,8 +42,12 @@ def model_vpc(resource_type: str, props: Any, config: Mapping[str, Any]) -> list
     vpc = u.as_map(u.get(props, "vpcConfig"))
     if u.as_list(vpc.get("subnets")) and u.as_list(vpc.get("securityGroupIds")):
         return []
-    return [(f"The model has no vpcConfig with subnets and securityGroupIds in {u.environment(config)}. "
-            "To fix: set subnet_ids and security groups for the stack so the endpoint runs in your VPC.")]
+    return [
+        (
+            f"The model has no vpcConfig with subnets and securityGroupIds in {u.environment(config)}. "
+            "To fix: set subnet_ids and security groups for the stack so the endpoint runs in your VPC."
+        )
+    ]
 
 
 def rollback_alarms(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
@@ -44,8 +56,12 @@ def rollback_alarms(resource_type: str, props: Any, config: Mapping[str, Any]) -
     alarms = u.as_list(u.get(props, "deploymentConfig.autoRollbackConfiguration.alarms"))
     if any(u.get(a, "alarmName") for a in alarms):
         return []
-    return [("The endpoint deploys without rollback alarms, so a bad model version stays live. To fix: set "
-            "deploymentConfig.autoRollbackConfiguration.alarms (rollout.rollback_on in the model spec).")]
+    return [
+        (
+            "The endpoint deploys without rollback alarms, so a bad model version stays live. To fix: set "
+            "deploymentConfig.autoRollbackConfiguration.alarms (rollout.rollback_on in the model spec)."
+        )
+    ]
 
 
 def _statements(doc: Any) -> list[Mapping[str, Any]]:
@@ -72,7 +88,7 @@ def policy_problems(doc: Any) -> list[str]:
             found.append(f"allows wildcard actions {wild}")
         s3 = [a for a in actions if a.lower().startswith("s3:")]
         if s3 and "*" in resources:
-            found.append(f"allows {s3} on Resource \"*\"")
+            found.append(f'allows {s3} on Resource "*"')
     return found
 
 
@@ -80,8 +96,13 @@ def role_least_privilege(resource_type: str, props: Any, config: Mapping[str, An
     # The trust policy (assumeRolePolicy) names principals, not permissions: not checked here.
     docs = [u.json_doc(u.get(props, "policy"))]
     docs += [u.json_doc(u.get(p, "policy")) for p in u.as_list(u.get(props, "inlinePolicies"))]
-    found = [f"The policy {problem}. To fix: list the exact actions the model needs (e.g. s3:GetObject) on the "
-             "model's bucket/prefix ARN." for doc in docs if doc is not None for problem in policy_problems(doc)]
+    found = [
+        f"The policy {problem}. To fix: list the exact actions the model needs (e.g. s3:GetObject) on the "
+        "model's bucket/prefix ARN."
+        for doc in docs
+        if doc is not None
+        for problem in policy_problems(doc)
+    ]
     for arn in _strings(u.get(props, "managedPolicyArns")):
         if any(arn.endswith(f"/{name}") for name in BROAD_MANAGED):
             found.append(f"The role attaches {arn.rsplit('/', 1)[-1]}. To fix: replace it with a scoped inline policy.")
@@ -93,33 +114,84 @@ def data_capture(resource_type: str, props: Any, config: Mapping[str, Any]) -> l
         return []
     if u.truthy(u.get(props, "dataCaptureConfig.enableCapture", True)) and u.is_map(u.get(props, "dataCaptureConfig")):
         return []
-    return [("The production endpoint captures no requests, so drift cannot be analysed. To fix: keep "
-            "monitoring.data_capture in the model spec (sets dataCaptureConfig).")]
+    return [
+        (
+            "The production endpoint captures no requests, so drift cannot be analysed. To fix: keep "
+            "monitoring.data_capture in the model spec (sets dataCaptureConfig)."
+        )
+    ]
 
 
-def _sm(rule_id: str, level: str, desc: str, why: str, refs: tuple[str, ...], fn: Any, types: tuple[str, ...],
-        envs: list[str] | None = None) -> Rule:
+def _sm(
+    rule_id: str,
+    level: str,
+    desc: str,
+    why: str,
+    refs: tuple[str, ...],
+    fn: Any,
+    types: tuple[str, ...],
+    envs: list[str] | None = None,
+) -> Rule:
     params = {"environments": {**ENVIRONMENTS_SCHEMA, "default": envs}} if envs else {}
     return Rule(rule_id, "sagemaker", level, desc, why, refs, "resource", fn, types, params)  # type: ignore[arg-type]
 
 
 RULES = [
-    _sm("MF-SM-001", "mandatory", "Endpoint configurations encrypt storage with KMS",
-        "Model weights and captured requests sit on the instance volume.", ("CKV_AWS_98",), endpoint_config_kms,
-        (u.SM_ENDPOINT_CONFIG,)),
-    _sm("MF-SM-002", "mandatory", "Models run with network isolation",
-        "An isolated container cannot exfiltrate prompts or weights.", ("CKV_AWS_370", "SageMaker.5"),
-        model_network_isolation, (u.SM_MODEL,)),
-    _sm("MF-SM-003", "mandatory", "Production models run inside a VPC",
-        "Keeps endpoint traffic and S3 access on private networking.", (), model_vpc, (u.SM_MODEL,),
-        ["prod"]),
-    _sm("MF-SM-004", "mandatory", "Endpoint deployments roll back on alarms",
-        "Blue/green and canary updates only protect you if an alarm can stop them.", (), rollback_alarms,
-        (u.SM_ENDPOINT,), ["staging", "prod"]),
-    _sm("MF-SM-005", "mandatory", "Execution roles use no wildcard permissions",
-        "A model role with s3:* or * reads every bucket in the account.", ("CKV_AWS_290", "CKV_AWS_355", "IAM.1"),
-        role_least_privilege, IAM_TYPES),
-    _sm("MF-SM-006", "advisory", "Production endpoints capture data for drift analysis",
-        "Without captured traffic there is nothing to compare the training distribution with.", (), data_capture,
-        (u.SM_ENDPOINT_CONFIG,), ["prod"]),
+    _sm(
+        "MF-SM-001",
+        "mandatory",
+        "Endpoint configurations encrypt storage with KMS",
+        "Model weights and captured requests sit on the instance volume.",
+        ("CKV_AWS_98",),
+        endpoint_config_kms,
+        (u.SM_ENDPOINT_CONFIG,),
+    ),
+    _sm(
+        "MF-SM-002",
+        "mandatory",
+        "Models run with network isolation",
+        "An isolated container cannot exfiltrate prompts or weights.",
+        ("CKV_AWS_370", "SageMaker.5"),
+        model_network_isolation,
+        (u.SM_MODEL,),
+    ),
+    _sm(
+        "MF-SM-003",
+        "mandatory",
+        "Production models run inside a VPC",
+        "Keeps endpoint traffic and S3 access on private networking.",
+        (),
+        model_vpc,
+        (u.SM_MODEL,),
+        ["prod"],
+    ),
+    _sm(
+        "MF-SM-004",
+        "mandatory",
+        "Endpoint deployments roll back on alarms",
+        "Blue/green and canary updates only protect you if an alarm can stop them.",
+        (),
+        rollback_alarms,
+        (u.SM_ENDPOINT,),
+        ["staging", "prod"],
+    ),
+    _sm(
+        "MF-SM-005",
+        "mandatory",
+        "Execution roles use no wildcard permissions",
+        "A model role with s3:* or * reads every bucket in the account.",
+        ("CKV_AWS_290", "CKV_AWS_355", "IAM.1"),
+        role_least_privilege,
+        IAM_TYPES,
+    ),
+    _sm(
+        "MF-SM-006",
+        "advisory",
+        "Production endpoints capture data for drift analysis",
+        "Without captured traffic there is nothing to compare the training distribution with.",
+        (),
+        data_capture,
+        (u.SM_ENDPOINT_CONFIG,),
+        ["prod"],
+    ),
 ]

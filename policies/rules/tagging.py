@@ -12,14 +12,33 @@ from ._rule import Rule
 
 TAGGABLE = (
     "kubernetes:*",
-    u.ECR_REPO, u.EKS_NODEGROUP, u.LAUNCH_TEMPLATE, "aws:eks/cluster:Cluster", "aws:iam/role:Role",
-    u.SM_MODEL, u.SM_ENDPOINT_CONFIG, u.SM_ENDPOINT, u.AAS_TARGET, u.CW_ALARM,
-    u.ACR, u.AKS_POOL, "azure-native:containerservice:ManagedCluster", u.AML_ENDPOINT, u.AML_DEPLOYMENT,
-    "azure-native:insights:AutoscaleSetting", u.AZ_METRIC_ALERT, "azure-native:machinelearningservices:Workspace",
+    u.ECR_REPO,
+    u.EKS_NODEGROUP,
+    u.LAUNCH_TEMPLATE,
+    "aws:eks/cluster:Cluster",
+    "aws:iam/role:Role",
+    u.SM_MODEL,
+    u.SM_ENDPOINT_CONFIG,
+    u.SM_ENDPOINT,
+    u.AAS_TARGET,
+    u.CW_ALARM,
+    u.ACR,
+    u.AKS_POOL,
+    "azure-native:containerservice:ManagedCluster",
+    u.AML_ENDPOINT,
+    u.AML_DEPLOYMENT,
+    "azure-native:insights:AutoscaleSetting",
+    u.AZ_METRIC_ALERT,
+    "azure-native:machinelearningservices:Workspace",
 )
 # Node patches label shared nodes and Helm releases carry no metadata: not tagged by modelfleet.
-UNTAGGED_K8S = ("kubernetes:core/v1:NodePatch", "kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart",
-                "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile")
+UNTAGGED_K8S = (
+    "kubernetes:core/v1:NodePatch",
+    "kubernetes:helm.sh/v3:Release",
+    "kubernetes:helm.sh/v4:Chart",
+    "kubernetes:yaml/v2:ConfigGroup",
+    "kubernetes:yaml/v2:ConfigFile",
+)
 
 
 def _tag_rule(key: str):
@@ -42,9 +61,26 @@ def _tag_rule(key: str):
 
 
 RULES = [
-    Rule("MF-TAG-001", "tagging", "mandatory", "Resources carry an owner tag/label",
-         "Incidents and idle GPUs need a team to page.", (), "resource", _tag_rule("owner"), TAGGABLE),
-    Rule("MF-TAG-002", "tagging", "mandatory", "Resources carry a cost-center tag/label",
-         "GPU spend must be charged back; untagged spend is unallocatable.", (), "resource",
-         _tag_rule("cost-center"), TAGGABLE),
+    Rule(
+        "MF-TAG-001",
+        "tagging",
+        "mandatory",
+        "Resources carry an owner tag/label",
+        "Incidents and idle GPUs need a team to page.",
+        (),
+        "resource",
+        _tag_rule("owner"),
+        TAGGABLE,
+    ),
+    Rule(
+        "MF-TAG-002",
+        "tagging",
+        "mandatory",
+        "Resources carry a cost-center tag/label",
+        "GPU spend must be charged back; untagged spend is unallocatable.",
+        (),
+        "resource",
+        _tag_rule("cost-center"),
+        TAGGABLE,
+    ),
 ]
