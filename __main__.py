@@ -1,0 +1,5 @@
+"""Pulumi program entry: `pulumi up --stack <env>` runs modelfleet for that stack's config."""
+
+from modelfleet.program import main
+
+main()

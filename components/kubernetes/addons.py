@@ -1,0 +1,48 @@
+"""`ClusterAddons`: the cluster-wide software an engine needs, installed as Helm releases.
+
+Each add-on is either `install` (a Helm release registered here) or `present` (assumed
+installed; preview lists what the stack assumes). Chart versions are data
+(`modelfleet/data/runtime_images.json`), pinned so previews are reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes.objects import gpu_tolerations, runtime_data
+
+HELM_ADDONS = ("keda", "kserve", "prometheus_operator", "dcgm_exporter")
+
+
+@dataclass(frozen=True)
+class ClusterAddonsArgs:
+    """install: add-on names to install as Helm releases (subset of HELM_ADDONS)."""
+
+    install: tuple[str, ...]
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelfleet:kubernetes:ClusterAddons", name, None, opts)
+        charts = runtime_data()["helm_charts"]
+        self.releases: dict[str, k8s.helm.v3.Release] = {}
+        for addon in args.install:
+            chart = charts[addon]
+            values = {}
+            if addon == "dcgm_exporter":
+                # the exporter must run on the tainted GPU nodes it measures
+                values = {"tolerations": gpu_tolerations(), "serviceMonitor": {"enabled": True}}
+            self.releases[addon] = k8s.helm.v3.Release(
+                f"{name}-{addon.replace('_', '-')}",
+                chart=chart["chart"],
+                version=chart["version"],
+                namespace=chart["namespace"],
+                create_namespace=True,
+                repository_opts={"repo": chart["repo"]} if chart["repo"] else None,
+                values=values,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.register_outputs({})

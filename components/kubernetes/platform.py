@@ -1,0 +1,60 @@
+"""The Kubernetes serving path: on-prem `deploy`, and `deploy_serving` reused by EKS and AKS.
+
+`deploy(sp)` (on-prem): a kubeconfig-context provider, add-ons the stack installs, one
+`GpuNodePool` per accelerator in use, one `ModelServer` per model. `deploy_serving(sp,
+provider)` is the part every Kubernetes target shares: add-ons and model servers.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes.addons import HELM_ADDONS, ClusterAddons, ClusterAddonsArgs
+from components.kubernetes.model_server import ModelServer, ModelServerArgs
+from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
+from components.kubernetes.objects import ACCELERATOR_LABEL, POOL_LABEL
+from modelfleet.environment import KubernetesStack, OnPremCluster
+from modelfleet.placement import StackPlacement
+
+
+def addons_to_install(stack: KubernetesStack, sp: StackPlacement) -> tuple[str, ...]:
+    """Helm add-ons this stack installs, limited to what its models need."""
+    a = stack.addons
+    needs = {"kserve": stack.serving == "kserve",
+             "keda": stack.serving == "deployment" and any(p.spec.autoscaling.metric != "cpu_utilization" for p in sp.placements),
+             "prometheus_operator": any(p.spec.monitoring.enabled for p in sp.placements),
+             "dcgm_exporter": any(p.gpus_per_replica for p in sp.placements)}
+    return tuple(name for name in HELM_ADDONS if needs[name] and getattr(a, name) == "install")
+
+
+def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
+                   depends_on: list[pulumi.Resource] | None = None) -> dict[str, pulumi.Output[str]]:
+    stack = sp.stack
+    assert isinstance(stack, KubernetesStack)
+    opts = pulumi.ResourceOptions(provider=provider, depends_on=depends_on or [])
+    install = addons_to_install(stack, sp)
+    addons = ClusterAddons(f"{stack.stack}-addons", ClusterAddonsArgs(install), opts) if install else None
+    server_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[addons] if addons else []))
+    pull_secret = stack.registry.pull_secret if stack.registry.kind == "external" else None
+    endpoints = {}
+    for p in sp.placements:
+        selector = {POOL_LABEL: p.shape.key, ACCELERATOR_LABEL: p.accelerator or ""} if p.shape else {}
+        server = ModelServer(p.name, ModelServerArgs(p, stack.serving, selector, stack.addons.prometheus_url, pull_secret),
+                             server_opts)
+        endpoints[p.model] = server.url
+    return endpoints
+
+
+def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
+    stack = sp.stack
+    assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, OnPremCluster)
+    provider = k8s.Provider(f"{stack.stack}-k8s", context=stack.cluster.context) if stack.cluster.context else None
+    opts = pulumi.ResourceOptions(provider=provider)
+    pools = [
+        GpuNodePool(f"gpu-{key}", GpuNodePoolArgs(key, shape.accelerator or "", shape.nodes,
+                                                  {"app.kubernetes.io/managed-by": "modelfleet", **stack.tags},
+                                                  stack.addons.nvidia_device_plugin == "install"), opts)
+        for key, (shape, _) in sp.shapes().items()
+    ]
+    return deploy_serving(sp, provider, depends_on=list(pools))

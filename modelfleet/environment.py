@@ -1,0 +1,248 @@
+"""The stack (`stacks/Pulumi.<stack>.yaml`, DESIGN §4): one environment on one platform.
+
+Contract:
+- `load_stack_file(path)` → `StackConfig`, validated, with located errors (exit 2).
+- `stack_from_pulumi_config()` builds the same object inside a real `pulumi up` from
+  `pulumi.Config`, so preview and deploy read one model.
+- `StackConfig.platform_config` is a union discriminated by `platform`; Kubernetes
+  clusters are a union discriminated by `kind`. Each platform's model forbids unknown keys.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from modelfleet.errors import Problem, SpecError
+from modelfleet.validation import custom_error, problems_from
+from modelfleet.yamlmarks import load_yaml
+
+STACK_FILE_RE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.ya?ml$")
+NAMESPACE = "modelfleet"
+REGION_KEYS = ("aws:region", "azure-native:location")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegistryConfig(_Frozen):
+    kind: Annotated[Literal["ecr", "acr", "external"], Field(description="ecr / acr (provisioned by the stack) or external (an existing registry).")]
+    url: Annotated[str | None, Field(description="Registry host and path, for external registries.")] = None
+    pull_secret: Annotated[str | None, Field(description="Name of an image pull secret in each model namespace (external).")] = None
+    keep_images: Annotated[int, Field(ge=1, le=1000, description="Images kept by the lifecycle/retention policy.")] = 30
+    kms_key_arn: Annotated[str | None, Field(description="Customer-managed KMS key for ECR encryption.")] = None
+
+    @model_validator(mode="after")
+    def _external_url(self) -> RegistryConfig:
+        if self.kind == "external" and not self.url:
+            raise custom_error("an external registry needs url", allowed="host[/path], e.g. harbor.lab.local/ml",
+                               fix="add url to modelfleet:registry")
+        return self
+
+
+class Budget(_Frozen):
+    monthly_usd: Annotated[Decimal, Field(gt=0, description="Monthly ceiling; `cost` exits 1 when the stack's max exceeds it.")]
+
+
+class AlertsDestination(_Frozen):
+    sns_topic_arn: Annotated[str | None, Field(pattern=r"^arn:aws[a-z-]*:sns:", description="SNS topic for SageMaker/EKS alarms.")] = None
+    action_group_id: Annotated[str | None, Field(description="Azure Monitor action group resource id.")] = None
+    alertmanager_receiver: Annotated[str | None, Field(description="Alertmanager receiver for Kubernetes PrometheusRules.")] = None
+
+
+AddonMode = Literal["install", "present"]
+
+
+class Addons(_Frozen):
+    """Cluster add-ons an engine needs: `install` (the stack installs it) or `present` (assumed installed)."""
+
+    nvidia_device_plugin: Annotated[AddonMode, Field(description="NVIDIA device plugin DaemonSet.")] = "install"
+    keda: Annotated[AddonMode, Field(description="KEDA, for concurrency/rps/gpu/queue autoscaling and scale-to-zero on Deployments.")] = "present"
+    kserve: Annotated[AddonMode, Field(description="KServe (serving: kserve).")] = "present"
+    prometheus_operator: Annotated[AddonMode, Field(description="Prometheus Operator CRDs (ServiceMonitor, PrometheusRule).")] = "present"
+    dcgm_exporter: Annotated[AddonMode, Field(description="NVIDIA DCGM exporter for GPU metrics.")] = "install"
+    prometheus_url: Annotated[str, Field(description="Prometheus that KEDA queries for autoscaling.")] = "http://prometheus-operated.monitoring.svc:9090"
+
+
+class GpuNode(_Frozen):
+    name: Annotated[str, Field(min_length=1, description="Kubernetes node name.")]
+    accelerator: Annotated[str, Field(description="Accelerator on the node (vocabulary name).")]
+    count: Annotated[int, Field(ge=1, le=16, description="GPUs on the node.")]
+    cpu: Annotated[float | None, Field(gt=0, description="Allocatable vCPUs, if known.")] = None
+    memory_gib: Annotated[float | None, Field(gt=0, description="Allocatable memory, if known.")] = None
+
+
+class OnPremCluster(_Frozen):
+    kind: Literal["onprem"]
+    context: Annotated[str | None, Field(description="kubeconfig context of the cluster.")] = None
+    gpu_nodes: Annotated[tuple[GpuNode, ...], Field(description="GPU nodes modelfleet may label, taint and schedule on.")] = ()
+    gpu_hour_usd: Annotated[dict[str, Decimal], Field(description="Internal rate per GPU-hour by accelerator, for cost previews.")] = {}
+
+
+class EksCluster(_Frozen):
+    kind: Literal["eks"]
+    name: Annotated[str | None, Field(description="Existing cluster name (or the name to create).")] = None
+    create: Annotated[bool, Field(description="Create the cluster, its IAM roles and (without subnet_ids) a VPC.")] = False
+    subnet_ids: Annotated[tuple[str, ...], Field(description="Private subnets for node groups.")] = ()
+    version: Annotated[str | None, Field(description="Kubernetes version when creating.")] = None
+    ami: Annotated[Literal["al2023", "bottlerocket"], Field(description="GPU node OS: AL2023 NVIDIA or Bottlerocket NVIDIA.")] = "al2023"
+
+
+class AksCluster(_Frozen):
+    kind: Literal["aks"]
+    name: Annotated[str | None, Field(description="Existing cluster name (or the name to create).")] = None
+    resource_group: Annotated[str | None, Field(description="Resource group of the cluster.")] = None
+    create: Annotated[bool, Field(description="Create a managed cluster with a system pool.")] = False
+    private: Annotated[bool, Field(description="Private API server (when creating).")] = False
+    gpu_driver: Annotated[Literal["aks", "gpu-operator"], Field(description="AKS-managed NVIDIA driver, or the NVIDIA GPU Operator.")] = "aks"
+
+
+Cluster = Annotated[OnPremCluster | EksCluster | AksCluster, Field(discriminator="kind")]
+
+
+class _StackBase(_Frozen):
+    stack: Annotated[str, Field(description="Stack name (from the file name).")]
+    file: Annotated[str, Field(description="Path of the stack file.")] = ""
+    environment: Annotated[str, Field(min_length=1, description="Which spec environment overrides apply.")]
+    registry: Annotated[RegistryConfig, Field(description="Where serving images live.")]
+    models: Annotated[tuple[str, ...], Field(description="Globs over spec names selecting the models this stack serves.")] = ("*",)
+    budget: Annotated[Budget | None, Field(description="Monthly budget.")] = None
+    alerts: Annotated[AlertsDestination, Field(description="Where alerts go.")] = AlertsDestination()
+    tags: Annotated[dict[str, str], Field(description="Tags/labels added to every resource.")] = {}
+    region: Annotated[str | None, Field(description="aws:region or azure-native:location.")] = None
+    images: Annotated[dict[str, str], Field(description="Per-runtime image overrides (e.g. digest-pinned mirrors).")] = {}
+
+    def selects(self, model_name: str) -> bool:
+        return any(fnmatch.fnmatchcase(model_name, glob) for glob in self.models)
+
+
+class KubernetesStack(_StackBase):
+    platform: Literal["kubernetes"]
+    cluster: Annotated[Cluster, Field(description="The cluster: onprem, eks or aks.")]
+    serving: Annotated[Literal["kserve", "deployment"], Field(description="Serving engine.")] = "deployment"
+    addons: Annotated[Addons, Field(description="Add-ons installed by the stack or assumed present.")] = Addons()
+
+
+class SageMakerStack(_StackBase):
+    platform: Literal["sagemaker"]
+    subnet_ids: Annotated[tuple[str, ...], Field(description="Private subnets: VPC config and network isolation.")] = ()
+    security_group_ids: Annotated[tuple[str, ...], Field(description="Security groups for the VPC config.")] = ()
+    kms_key_arn: Annotated[str | None, Field(description="KMS key for endpoint storage and data capture.")] = None
+
+
+class Workspace(_Frozen):
+    name: Annotated[str | None, Field(description="Existing Azure ML workspace (or the name to create).")] = None
+    resource_group: Annotated[str | None, Field(description="Resource group of the workspace.")] = None
+    create: Annotated[bool, Field(description="Create the workspace with storage, key vault and app insights.")] = False
+
+
+class AzureMLStack(_StackBase):
+    platform: Literal["azureml"]
+    workspace: Annotated[Workspace, Field(description="The Azure ML workspace.")]
+
+
+StackConfig = Annotated[KubernetesStack | SageMakerStack | AzureMLStack, Field(discriminator="platform")]
+AnyStack = KubernetesStack | SageMakerStack | AzureMLStack
+
+
+class _StackDocument(_Frozen):
+    """Wrapper so one TypeAdapter-free model validates the discriminated union."""
+
+    config: StackConfig
+
+
+def target_of(stack: AnyStack) -> str:
+    """onprem | eks | aks | sagemaker | azureml — the placement target."""
+    return stack.cluster.kind if isinstance(stack, KubernetesStack) else stack.platform
+
+
+def _stack_name(path: Path) -> str:
+    match = STACK_FILE_RE.match(path.name)
+    return match.group("stack") if match else path.stem
+
+
+def parse_stack(text: str, file: str) -> AnyStack:
+    """Validate a Pulumi stack file's `config:` block (keys under the modelfleet namespace)."""
+    data, marks = load_yaml(text, file)
+    config = data.get("config") if isinstance(data, dict) else None
+    if not isinstance(config, dict):
+        raise SpecError([Problem(file, "a stack file needs a `config:` mapping", line=1,
+                                 fix="start from stacks/ examples: config: {modelfleet:platform: ..., ...}")])
+    values: dict[str, Any] = {"stack": _stack_name(Path(file)), "file": file}
+    origin: dict[str, str] = {}
+    for key, value in config.items():
+        namespace, _, field = str(key).partition(":")
+        if namespace == NAMESPACE:
+            values[field] = value
+            origin[field] = key
+        elif key in REGION_KEYS:
+            values["region"] = value
+            origin["region"] = key
+    if "platform" not in values:
+        raise SpecError([Problem(file, "missing modelfleet:platform", line=marks.locate(("config",))[0], field="config.modelfleet:platform",
+                                 allowed="kubernetes, sagemaker, azureml", fix="add modelfleet:platform to the stack's config")])
+
+    def to_doc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        # loc = ("config", <platform tag>, field, ...) → ("config", "modelfleet:field", ...)
+        rest = [p for p in loc[1:] if p not in ("kubernetes", "sagemaker", "azureml")] if len(loc) > 1 else []
+        if rest and rest[0] in origin:
+            return ("config", origin[str(rest[0])], *rest[1:])
+        return ("config", *(f"{NAMESPACE}:{p}" if i == 0 else p for i, p in enumerate(rest)))
+
+    try:
+        return _StackDocument.model_validate({"config": values}).config
+    except ValidationError as e:
+        problems = problems_from(e, _StackDocument, file, marks, path_map=to_doc)
+        for problem in problems:
+            if problem.field.endswith(f"{NAMESPACE}:cluster") and "kind" in problem.message.lower() or problem.message.startswith("Unable to extract tag"):
+                problem.allowed = problem.allowed or "cluster.kind: onprem, eks or aks"
+        raise SpecError(problems) from e
+
+
+def load_stack_file(path: Path) -> AnyStack:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecError([Problem(str(path), f"cannot read the file: {e.strerror}", fix="check the path")]) from e
+    return parse_stack(text, str(path))
+
+
+def stack_paths(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("Pulumi.*.y*ml") if STACK_FILE_RE.match(p.name))
+
+
+def find_stack(directory: Path, name: str) -> Path:
+    for path in stack_paths(directory):
+        if _stack_name(path) == name:
+            return path
+    known = ", ".join(_stack_name(p) for p in stack_paths(directory)) or "none"
+    raise SpecError([Problem(str(directory), f"no stack named {name!r}", value=name, allowed=known,
+                             fix=f"create {directory}/Pulumi.{name}.yaml or pick an existing stack")])
+
+
+def stack_from_pulumi_config() -> AnyStack:
+    """Inside a real `pulumi up`: the same model, read through pulumi.Config."""
+    import pulumi
+
+    values: dict[str, Any] = {"stack": pulumi.get_stack(), "file": f"Pulumi.{pulumi.get_stack()}.yaml"}
+    config = pulumi.Config(NAMESPACE)
+    for field in set(KubernetesStack.model_fields) | set(SageMakerStack.model_fields) | set(AzureMLStack.model_fields):
+        if field in ("stack", "file", "region"):
+            continue
+        raw = config.get(field)
+        if raw is not None:
+            values[field] = config.get_object(field) if raw[:1] in ("{", "[") else raw
+    region = pulumi.Config("aws").get("region") or pulumi.Config("azure-native").get("location")
+    if region:
+        values["region"] = region
+    try:
+        return _StackDocument.model_validate({"config": values}).config
+    except ValidationError as e:
+        raise SpecError([Problem(values["file"], err["msg"], field=".".join(map(str, err["loc"][1:])))
+                         for err in e.errors(include_url=False)]) from e

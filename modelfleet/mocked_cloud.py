@@ -1,0 +1,67 @@
+"""What the offline preview pretends the clouds answer.
+
+`computed_outputs(type, name, inputs)` adds the outputs a real provider would compute
+(ids, ARNs, endpoints) so components that read them work under mocks; `call_result(token,
+args)` answers data-source invokes (cluster lookups, caller identity). Values are
+recognisably fake (account 123456789012, `*.example.invalid` hosts) and never priced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FAKE_ACCOUNT = "123456789012"
+FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
+def _aws_service(type_token: str) -> str:
+    return type_token.split(":")[1].split("/")[0]
+
+
+def computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if type_token.startswith("aws:"):
+        service = _aws_service(type_token)
+        resource_name = inputs.get("name") or name
+        out["arn"] = f"arn:aws:{service}:{region or 'us-east-1'}:{FAKE_ACCOUNT}:{service}/{resource_name}"
+        out.setdefault("name", resource_name)
+        if type_token == "aws:ecr/repository:Repository":
+            out["repositoryUrl"] = f"{FAKE_ACCOUNT}.dkr.ecr.{region or 'us-east-1'}.amazonaws.com/{resource_name}"
+        if type_token == "aws:eks/cluster:Cluster":
+            out["endpoint"] = f"https://{resource_name}.eks.example.invalid"
+            out["certificateAuthority"] = {"data": "ZmFrZQ=="}
+    elif type_token.startswith("azure-native:"):
+        resource_name = next((v for k, v in inputs.items() if k.endswith("Name") and isinstance(v, str)), name)
+        out["id"] = f"/subscriptions/{FAKE_SUBSCRIPTION}/resourceGroups/rg/providers/{type_token}/{resource_name}"
+        out.setdefault("name", resource_name)
+        if type_token.endswith(":Registry"):
+            out["loginServer"] = f"{resource_name}.azurecr.io"
+        if type_token.endswith(":OnlineEndpoint"):
+            out["onlineEndpointProperties"] = {**inputs.get("onlineEndpointProperties", {}),
+                                               "scoringUri": f"https://{resource_name}.{region or 'eastus'}.inference.ml.azure.com/score"}
+        if type_token.endswith(":ManagedCluster"):
+            out["identityProfile"] = {"kubeletidentity": {"objectId": "11111111-1111-1111-1111-111111111111"}}
+    return out
+
+
+def call_result(token: str, args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {"accountId": FAKE_ACCOUNT, "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/preview", "userId": "preview"}
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": region or "us-east-1", "region": region or "us-east-1"}
+    if token == "aws:eks/getCluster:getCluster":
+        name = args.get("name", "cluster")
+        return {"name": name, "arn": f"arn:aws:eks:{region}:{FAKE_ACCOUNT}:cluster/{name}",
+                "endpoint": f"https://{name}.eks.example.invalid", "certificateAuthorities": [{"data": "ZmFrZQ=="}],
+                "vpcConfig": {"subnetIds": ["subnet-0aaa", "subnet-0bbb"], "securityGroupIds": []},
+                "roleArn": f"arn:aws:iam::{FAKE_ACCOUNT}:role/{name}-cluster", "version": "1.31"}
+    if token == "aws:ec2/getAvailabilityZones:getAvailabilityZones":
+        return {"names": [f"{region}a", f"{region}b", f"{region}c"], "zoneIds": ["az1", "az2", "az3"]}
+    if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
+        return {"kubeconfigs": [{"name": "clusterUser", "value": "YXBpVmVyc2lvbjogdjEKa2luZDogQ29uZmlnCg=="}]}
+    if token.startswith("azure-native:"):
+        return {"id": f"/subscriptions/{FAKE_SUBSCRIPTION}/resourceGroups/{args.get('resourceGroupName', 'rg')}/"
+                      f"providers/{token}/{args.get('resourceName', args.get('workspaceName', 'x'))}",
+                "name": args.get("resourceName", args.get("workspaceName", "x")),
+                "identityProfile": {"kubeletidentity": {"objectId": "11111111-1111-1111-1111-111111111111"}}}
+    return {}

@@ -1,0 +1,153 @@
+"""Placement: (spec, stack, catalog) → where and how each model runs. Pure: no Pulumi.
+
+Contract:
+- `place_stack(stack, specs)` → `StackPlacement` with one `Placement` per selected model
+  and every diagnostic. It never raises for a model that cannot be placed: the caller
+  (`program.build`, `validate`) decides; `StackPlacement.errors` lists the breaking ones.
+- Each target (onprem, eks, aks, sagemaker, azureml) is a `Target` in `modelfleet.targets`,
+  chosen by `targets.get(name)`; a target declares what it cannot do in `UNSUPPORTED`.
+- Names are deterministic and fit each platform's limits (`modelfleet.naming`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from modelfleet.environment import AnyStack, target_of
+from modelfleet.plan import MODEL_LABEL, Diagnostic
+from modelfleet.spec import ModelSpec, SpecFile
+
+if TYPE_CHECKING:
+    from modelfleet.catalog import Offer
+
+
+@dataclass(frozen=True)
+class NodeShape:
+    """A GPU pool shape: models with the same shape share one node pool.
+
+    On-prem: `nodes` lists the cluster nodes; cloud: `offer` is the instance type / VM size."""
+
+    key: str
+    accelerator: str | None
+    gpus_per_node: int
+    spot: bool = False
+    nodes: tuple[str, ...] = ()
+    offer: Offer | None = None
+
+    @property
+    def instance_type(self) -> str | None:
+        return self.offer.instance_type if self.offer else None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One model on one stack, ready for the components."""
+
+    model: str
+    version: str
+    spec: ModelSpec
+    stack: str
+    target: str
+    environment: str
+    name: str
+    namespace: str
+    labels: dict[str, str]
+    tags: dict[str, str]
+    accelerator: str | None
+    gpus_per_replica: int
+    min_replicas: int
+    max_replicas: int
+    image: str
+    shape: NodeShape | None = None
+    offer: Offer | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def peak_gpus(self) -> int:
+        return self.gpus_per_replica * self.max_replicas
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.level == "error" for d in self.diagnostics)
+
+
+@dataclass(frozen=True)
+class StackPlacement:
+    stack: AnyStack
+    placements: tuple[Placement, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == "error"]
+
+    def shapes(self) -> dict[str, tuple[NodeShape, list[Placement]]]:
+        """Node shapes in use, each with the placements that run on it (sorted by key)."""
+        grouped: dict[str, tuple[NodeShape, list[Placement]]] = {}
+        for p in self.placements:
+            if p.shape is not None:
+                grouped.setdefault(p.shape.key, (p.shape, []))[1].append(p)
+        return dict(sorted(grouped.items()))
+
+
+@lru_cache(maxsize=1)
+def _runtime_images() -> dict[str, dict[str, str]]:
+    text = resources.files("modelfleet.data").joinpath("runtime_images.json").read_text(encoding="utf-8")
+    return {k: v for k, v in json.loads(text).items() if not k.startswith("_")}
+
+
+def default_image(spec: ModelSpec, stack: AnyStack) -> str:
+    """The spec's image, the stack's per-runtime override, or the runtime's default image."""
+    if spec.serving.image:
+        return spec.serving.image
+    if spec.serving.runtime in stack.images:
+        return stack.images[spec.serving.runtime]
+    flavour = "gpu" if spec.resources.accelerator else "cpu"
+    return _runtime_images()[flavour][spec.serving.runtime]
+
+
+def labels_for(spec: ModelSpec, stack: AnyStack) -> dict[str, str]:
+    """Kubernetes labels: model identity, owner, and the stack's cost tags."""
+    labels = {
+        "app.kubernetes.io/name": spec.name,
+        "app.kubernetes.io/version": spec.version,
+        "app.kubernetes.io/managed-by": "modelfleet",
+        MODEL_LABEL: spec.name,
+        "modelfleet.io/owner": spec.owner,
+        "owner": spec.owner,
+    }
+    for key, value in stack.tags.items():
+        labels.setdefault(key, value)
+    return labels
+
+
+def tags_for(spec: ModelSpec, stack: AnyStack) -> dict[str, str]:
+    """Cloud tags (AWS and Azure accept these keys): model, version, owner, cost tags."""
+    tags = {"modelfleet:model": spec.name, "modelfleet:version": spec.version, "modelfleet:stack": stack.stack,
+            "owner": spec.owner, "managed-by": "modelfleet"}
+    for key, value in stack.tags.items():
+        tags.setdefault(key, value)
+    return tags
+
+
+def place_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
+    """Place every model the stack selects; collect diagnostics (never raises for bad fits)."""
+    from modelfleet import targets
+
+    target = targets.get(target_of(stack))
+    placements = []
+    diagnostics: list[Diagnostic] = []
+    for spec_file in sorted(specs, key=lambda s: s.name):
+        if not stack.selects(spec_file.name):
+            continue
+        spec = spec_file.for_environment(stack.environment)
+        placement = target.place(spec, stack)
+        placements.append(placement)
+        diagnostics.extend(placement.diagnostics)
+    diagnostics.extend(target.check_stack(stack, placements))
+    return StackPlacement(stack, tuple(placements), tuple(diagnostics))

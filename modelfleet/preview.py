@@ -1,0 +1,139 @@
+"""Offline preview: run the stack program under Pulumi mocks and capture a `ResourcePlan`.
+
+Contract:
+- `preview_stack(project_dir, stack_name)` → `ResourcePlan` for one stack file.
+- `preview_stacks(project_dir, names)` → plans for the named stacks (all when None).
+- Invalid specs/stacks raise `SpecError`, unplaceable models `PlacementError`, before any
+  resource is registered. URNs are asserted unique (mocks do not detect duplicates).
+No Pulumi CLI, no credentials, no network: registrations go to an in-process monitor
+that records type, name, parent, inputs and options.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from modelfleet import mocked_cloud
+from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_paths, target_of
+from modelfleet.errors import ModelfleetError
+from modelfleet.plan import PlannedResource, ResourcePlan
+from modelfleet.program import build, plan_stack
+from modelfleet.spec import SpecFile, load_specs, spec_paths
+
+PROJECT = "modelfleet"
+# the program's pulumi.log lines repeat diagnostics the CLI already shows
+_QUIET = logging.getLogger("modelfleet.preview.engine")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str | None) -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = {**args.inputs, **mocked_cloud.computed_outputs(args.typ, args.name, args.inputs, self.region)}
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return mocked_cloud.call_result(args.token, args.args, self.region), None
+
+
+class _CapturingMonitor(mocks.MockMonitor):
+    """Records every registration request with its options, in order."""
+
+    def __init__(self, mock: _Mocks) -> None:
+        super().__init__(mock)
+        self.captured: list[PlannedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            options = {
+                "protect": bool(request.protect),
+                "retainOnDelete": bool(request.retainOnDelete),
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "ignoreChanges": list(request.ignoreChanges),
+                "dependsOn": sorted(request.dependencies),
+                "provider": request.provider.split("::")[-2] if request.provider else "",
+            }
+            self.captured.append(PlannedResource(
+                urn=_normal_urn(response.urn), type=request.type, name=request.name,
+                parent="" if request.parent.split("::")[2:3] == ["pulumi:pulumi:Stack"] else _normal_urn(request.parent),
+                custom=bool(request.custom), inputs=_plain(inputs), options=options))
+        return response
+
+
+def _normal_urn(urn: str) -> str:
+    """Mock URNs of top-level resources carry the root stack's type; real ones do not."""
+    return urn.replace("::pulumi:pulumi:Stack$", "::")
+
+
+def _plain(value: Any) -> Any:
+    """Deserialized inputs may hold Pulumi sentinels; keep JSON-compatible data only."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _run(stack: AnyStack, specs: list[SpecFile]) -> tuple[list[PlannedResource], dict[str, str]]:
+    monitor = _CapturingMonitor(_Mocks(stack.region))
+    settings.ROOT.set(None)
+    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack.stack, preview=False, monitor=monitor, logger=_QUIET)
+    endpoints: dict[str, str] = {}
+
+    def program() -> None:
+        urls = build(stack, specs)
+        for model, url in urls.items():
+            url.apply(lambda value, model=model: endpoints.__setitem__(model, value))
+
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+    _sync_await(run_pulumi_func(program))
+    return monitor.captured, endpoints
+
+
+def preview_loaded(stack: AnyStack, specs: list[SpecFile]) -> ResourcePlan:
+    """Preview an already-loaded stack against already-loaded specs."""
+    sp = plan_stack(stack, specs)  # raises before anything is registered
+    resources, endpoints = _run(stack, specs)
+    urns = [r.urn for r in resources]
+    duplicates = sorted({u for u in urns if urns.count(u) > 1})
+    if duplicates:
+        raise ModelfleetError(f"stack {stack.stack!r} registers duplicate URNs: {', '.join(duplicates)}")
+    config = {"environment": stack.environment, "target": target_of(stack), "region": stack.region,
+              "models": [p.model for p in sp.placements], "stack_settings": stack.model_dump(mode="json")}
+    return ResourcePlan(stack=stack.stack, platform=stack.platform, environment=stack.environment,
+                        resources=tuple(sorted(resources, key=lambda r: r.urn)), diagnostics=sp.diagnostics, outputs=endpoints, config=config)
+
+
+def load_project(project_dir: Path) -> list[SpecFile]:
+    return load_specs(spec_paths(project_dir / "model_specs"))
+
+
+def preview_stack(project_dir: Path, stack_name: str) -> ResourcePlan:
+    specs = load_project(project_dir)
+    return preview_loaded(load_stack_file(find_stack(project_dir / "stacks", stack_name)), specs)
+
+
+def preview_stacks(project_dir: Path, names: list[str] | None = None) -> list[ResourcePlan]:
+    """Validate every spec and selected stack first, then preview each stack."""
+    specs = load_project(project_dir)
+    stacks_dir = project_dir / "stacks"
+    paths = [find_stack(stacks_dir, n) for n in names] if names else stack_paths(stacks_dir)
+    stacks = [load_stack_file(p) for p in paths]
+    for stack in stacks:
+        plan_stack(stack, specs)
+    return [preview_loaded(stack, specs) for stack in stacks]

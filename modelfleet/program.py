@@ -1,0 +1,46 @@
+"""The stack program: specs + stack config → placements → platform resources → exports.
+
+`build(stack, specs)` is what `__main__.py` runs under `pulumi up` and what `preview`
+runs under mocks. It validates and places every selected model BEFORE registering any
+resource, so invalid input registers nothing. Returns endpoint URLs per model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from modelfleet.environment import AnyStack, target_of
+from modelfleet.errors import PlacementError
+from modelfleet.placement import StackPlacement, place_stack
+from modelfleet.spec import SpecFile, load_specs, spec_paths
+
+
+def plan_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
+    """Place every selected model; raise PlacementError listing each breaking diagnostic."""
+    sp = place_stack(stack, specs)
+    if sp.errors:
+        lines = [f"stack {stack.stack!r} ({target_of(stack)}): {d.model or '<stack>'}: {d.field}: {d.message}" for d in sp.errors]
+        raise PlacementError("\n".join(lines))
+    return sp
+
+
+def build(stack: AnyStack, specs: list[SpecFile]) -> dict[str, pulumi.Output[str]]:
+    from components import deploy_platform
+
+    sp = plan_stack(stack, specs)
+    for d in sp.diagnostics:
+        pulumi.log.warn(f"{d.model}: {d.field}: {d.message}")
+    endpoints = deploy_platform(target_of(stack), sp)
+    for model, url in sorted(endpoints.items()):
+        pulumi.export(f"{model}-url", url)
+    return endpoints
+
+
+def main(project_dir: Path | None = None) -> None:
+    """Entry for `pulumi up`: stack config from Pulumi, specs from model_specs/."""
+    from modelfleet.environment import stack_from_pulumi_config
+
+    root = project_dir or Path.cwd()
+    build(stack_from_pulumi_config(), load_specs(spec_paths(root / "model_specs")))

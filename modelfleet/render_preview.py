@@ -1,0 +1,94 @@
+"""Human and machine views of preview results.
+
+`preview_tree(plan, cost_line)` → a Rich tree: stack → model → resources with GPU,
+replicas and image, then diagnostics. `preview_json(plans)` → DESIGN §5 preview shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.tree import Tree
+
+from modelfleet.plan import PlannedResource, ResourcePlan, as_int
+
+
+def _summary(r: PlannedResource) -> str:
+    """A short line of what a reviewer looks for on this resource."""
+    inputs = r.inputs
+    bits = []
+    spec = inputs.get("spec") if isinstance(inputs.get("spec"), dict) else {}
+    pod = ((spec.get("template") or {}).get("spec") or {}) if spec else {}
+    predictor = spec.get("predictor") or {} if spec else {}
+    containers = pod.get("containers") or predictor.get("containers") or ([predictor["model"]] if "model" in predictor else [])
+    for c in containers[:1]:
+        limits = (c.get("resources") or {}).get("limits") or {}
+        if "nvidia.com/gpu" in limits:
+            bits.append(f"gpu={limits['nvidia.com/gpu']}")
+        if c.get("image"):
+            bits.append(f"image={c['image']}")
+        elif "modelFormat" in c:
+            bits.append(f"runtime={c['modelFormat'].get('name')}")
+    for lo, hi in (("minReplicas", "maxReplicas"), ("minReplicaCount", "maxReplicaCount")):
+        source = predictor if lo in predictor else spec
+        if lo in source:
+            bits.append(f"replicas={as_int(source[lo])}..{as_int(source.get(hi))}")
+    if "canaryTrafficPercent" in predictor:
+        bits.append(f"canary={as_int(predictor['canaryTrafficPercent'])}%")
+    for key in ("instanceType", "vmSize"):
+        if key in inputs:
+            bits.append(f"{key}={inputs[key]}")
+    scaling = inputs.get("scalingConfig")
+    if isinstance(scaling, dict):
+        bits.append(f"nodes={as_int(scaling.get('minSize'))}..{as_int(scaling.get('maxSize'))}")
+    if "minCapacity" in inputs:
+        bits.append(f"capacity={as_int(inputs['minCapacity'])}..{as_int(inputs.get('maxCapacity'))}")
+    if "taints" in spec:
+        bits.append("taint=" + ",".join(f"{t.get('key')}={t.get('value')}:{t.get('effect')}" for t in spec["taints"]))
+    return "  ".join(bits)
+
+
+def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
+    title = f"[bold]{plan.stack}[/]  platform={plan.platform}  environment={plan.environment}  resources={len(plan.resources)}"
+    if cost_line:
+        title += f"  {cost_line}"
+    tree = Tree(title)
+    by_urn = plan.by_urn()
+    nodes: dict[str, Tree] = {}
+
+    def place(r: PlannedResource) -> Tree:
+        if r.urn not in nodes:
+            parent = place(by_urn[r.parent]) if r.parent in by_urn else tree
+            label = f"{r.type} [cyan]{r.name}[/]"
+            detail = _summary(r)
+            if detail:
+                label += f"  [dim]{detail}[/]"
+            nodes[r.urn] = parent.add(label)
+        return nodes[r.urn]
+
+    for r in plan.resources:
+        place(r)
+    for model, url in sorted(plan.outputs.items()):
+        tree.add(f"[green]endpoint[/] {model}: {url}")
+    for d in plan.diagnostics:
+        colour = "red" if d.level == "error" else "yellow"
+        tree.add(f"[{colour}]{d.level}[/] {d.model}: {d.field}: {d.message}")
+    return tree
+
+
+def preview_json(plans: list[ResourcePlan], costs: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    stacks = []
+    for plan in plans:
+        entry = {
+            "stack": plan.stack,
+            "platform": plan.platform,
+            "environment": plan.environment,
+            "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "inputs": as_int(r.inputs),
+                           "options": r.options} for r in plan.resources],
+            "diagnostics": [d.as_dict() for d in plan.diagnostics],
+            "endpoints": dict(sorted(plan.outputs.items())),
+        }
+        if costs and plan.stack in costs:
+            entry["cost"] = costs[plan.stack]
+        stacks.append(entry)
+    return {"stacks": stacks}

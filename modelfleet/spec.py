@@ -1,0 +1,362 @@
+"""The model spec (`model_specs/<name>.yaml`, DESIGN §3) as frozen pydantic v2 models.
+
+Contract:
+- `load_spec_file(path)` → `SpecFile` (the validated base spec, its raw data and line
+  marks). Every environment override is validated at load time by merging it over the base,
+  so a typo inside `environments` fails `validate`, not a later deploy.
+- `SpecFile.for_environment(env)` → the `ModelSpec` for that environment (deep-merged).
+- `load_specs(paths)` also rejects the same model name in two files.
+- Errors are `SpecError` with located `Problem`s; nothing else escapes for bad input.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from modelfleet import catalog
+from modelfleet.errors import CatalogError, Problem, SpecError
+from modelfleet.validation import custom_error, problems_from
+from modelfleet.yamlmarks import Marks, load_yaml
+
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+URI_SCHEMES = ("s3://", "az://", "gs://", "hf://", "oci://", "pvc://", "models:/", "file://")
+MAX_NAME = 40
+MAX_GPUS_PER_REPLICA = 16
+
+Framework = Literal["huggingface", "pytorch", "tensorflow", "onnx", "sklearn", "xgboost"]
+Runtime = Literal["vllm", "tgi", "triton", "torchserve", "tfserving", "custom"]
+Metric = Literal["concurrency", "rps", "gpu_utilization", "cpu_utilization", "queue_depth"]
+Strategy = Literal["rolling", "canary", "blue_green"]
+RollbackSignal = Literal["error_rate", "latency_p99"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _to_str(value: Any) -> Any:
+    """YAML reads `version: 1.4` as a float; a version is text."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class ModelSource(_Frozen):
+    uri: Annotated[str, Field(description="Where the weights live: s3:// az:// gs:// hf:// oci:// pvc:// models:/ (MLflow) or file:// (local dir, for `build`).")]
+    framework: Annotated[Framework, Field(description="Framework the artifact was saved with.")]
+    size_gib: Annotated[float, Field(gt=0, le=4096, description="Artifact size in GiB; sizes disks and download timeouts.")] = 1
+
+    @field_validator("uri")
+    @classmethod
+    def _scheme(cls, uri: str) -> str:
+        if not uri.startswith(URI_SCHEMES) or uri in URI_SCHEMES:
+            raise custom_error(f"unsupported model URI {uri!r}", allowed=" ".join(URI_SCHEMES),
+                               fix="point model.uri at one of the supported stores, e.g. s3://bucket/prefix/")
+        return uri
+
+
+class Health(_Frozen):
+    path: Annotated[str, Field(pattern=r"^/", description="HTTP path answering 200 when the model is ready.")] = "/health"
+    initial_delay_s: Annotated[int, Field(ge=0, le=3600, description="Seconds to wait before the first probe (model load time).")] = 60
+
+
+class Serving(_Frozen):
+    runtime: Annotated[Runtime, Field(description="Serving engine; `custom` needs `image`.")]
+    image: Annotated[str | None, Field(description="Container image; resolved per platform unless runtime is custom.")] = None
+    port: Annotated[int, Field(ge=1, le=65535, description="Port the server listens on.")] = 8080
+    args: Annotated[tuple[str, ...], Field(description="Extra arguments for the server.")] = ()
+    env: Annotated[dict[str, str], Field(description="Environment variables for the server.")] = {}
+    health: Annotated[Health, Field(description="Readiness/liveness probe.")] = Health()
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_strings(cls, env: Any) -> Any:
+        return {k: _to_str(v) if not isinstance(v, bool) else str(v).lower() for k, v in env.items()} if isinstance(env, dict) else env
+
+    @model_validator(mode="after")
+    def _custom_needs_image(self) -> Serving:
+        if self.runtime == "custom" and not self.image:
+            raise custom_error("runtime 'custom' needs serving.image", allowed="an image reference, e.g. registry/repo:tag@sha256:...",
+                               fix="set serving.image, or pick a built-in runtime (vllm, tgi, triton, torchserve, tfserving)")
+        return self
+
+
+class AcceleratorRequest(_Frozen):
+    """What one replica needs: a named GPU, or any GPU with at least `min_memory_gib`."""
+
+    name: Annotated[str | None, Field(description="Canonical accelerator name (T4, A10G, ..., H200).")] = None
+    count: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_REPLICA, description="GPUs per replica, 1-16.")] = 1
+    min_memory_gib: Annotated[float | None, Field(gt=0, le=1024, description="Any GPU with at least this much memory.")] = None
+
+    @model_validator(mode="after")
+    def _known(self) -> AcceleratorRequest:
+        if self.name is None and self.min_memory_gib is None:
+            raise custom_error("an accelerator needs a name or min_memory_gib", allowed="NAME[:COUNT], {min_memory_gib, count} or none",
+                               fix="write e.g. A10G:1 or min_memory_gib: 24")
+        if self.name is not None:
+            try:
+                canonical = catalog.accelerator(self.name).name
+            except CatalogError as e:
+                near = ", ".join(catalog.nearest_accelerators(self.name)) or "none close"
+                raise custom_error(f"unknown accelerator {self.name!r} (nearest: {near})", allowed=", ".join(catalog.ACCELERATOR_NAMES),
+                                   fix="use a name from the accelerator vocabulary") from e
+            object.__setattr__(self, "name", canonical)
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.count}" if self.name else f">={self.min_memory_gib:g}GiB:{self.count}"
+
+
+def _parse_accelerator(value: Any) -> Any:
+    """`A10G`, `A10G:2`, `none`/null, or a mapping → AcceleratorRequest input."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
+        return None
+    if isinstance(value, str):
+        name, _, count = value.strip().partition(":")
+        if count:
+            try:
+                return {"name": name, "count": int(count)}
+            except ValueError as e:
+                raise custom_error(f"accelerator count {count!r} is not a whole number", allowed="NAME[:COUNT] with COUNT 1-16",
+                                   fix="write e.g. A100-80GB:4") from e
+        return {"name": name}
+    return value
+
+
+class Resources(_Frozen):
+    accelerator: Annotated[AcceleratorRequest | None, BeforeValidator(_parse_accelerator),
+                           Field(description="GPU per replica: NAME[:COUNT], {min_memory_gib, count}, or none for CPU-only.")] = None
+    cpu: Annotated[float, Field(gt=0, le=192, description="vCPUs per replica (request = limit).")] = 1
+    memory_gib: Annotated[float, Field(gt=0, le=2048, description="Memory per replica in GiB (request = limit).")] = 2
+
+
+class Autoscaling(_Frozen):
+    min_replicas: Annotated[int, Field(ge=0, le=1000, description="Replicas kept running; 0 only with scale-to-zero capable platforms.")] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=1000, description="Upper bound the autoscaler may reach.")] = 1
+    metric: Annotated[Metric, Field(description="Signal the autoscaler follows.")] = "concurrency"
+    target: Annotated[float, Field(gt=0, description="Target value of the metric per replica (percent for utilization metrics).")] = 8
+    scale_to_zero: Annotated[bool, Field(description="Allow zero replicas when idle (implies min_replicas 0).")] = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise custom_error(f"min_replicas ({self.min_replicas}) is greater than max_replicas ({self.max_replicas})",
+                               allowed="min_replicas ≤ max_replicas", fix="lower min_replicas or raise max_replicas")
+        if self.metric.endswith("_utilization") and self.target > 100:
+            raise custom_error(f"target {self.target:g} is above 100 for a utilization metric", allowed="1-100 (percent)",
+                               fix="give the utilization target as a percentage")
+        return self
+
+    @property
+    def floor(self) -> int:
+        """Replicas that always run: 0 when scale-to-zero is on."""
+        return 0 if self.scale_to_zero else self.min_replicas
+
+
+class Rollout(_Frozen):
+    strategy: Annotated[Strategy, Field(description="How a new version replaces the old one.")] = "rolling"
+    canary_percent: Annotated[int, Field(ge=1, le=99, description="Traffic share for the canary, 1-99.")] = 10
+    bake_minutes: Annotated[int, Field(ge=0, le=1440, description="Minutes to watch the new version before shifting all traffic.")] = 10
+    rollback_on: Annotated[tuple[RollbackSignal, ...], Field(description="Signals that roll back automatically.")] = ("error_rate", "latency_p99")
+
+
+class Network(_Frozen):
+    public: Annotated[bool, Field(description="Expose the endpoint outside the private network.")] = False
+    auth: Annotated[Literal["token", "none"], Field(description="Callers need a token (token) or not (none).")] = "token"
+
+
+class Alerts(_Frozen):
+    error_rate_percent: Annotated[float, Field(gt=0, le=100, description="5xx share over 5 minutes that pages.")] = 5
+    latency_p99_ms: Annotated[float, Field(gt=0, le=600_000, description="p99 latency in ms that pages.")] = 2000
+    gpu_utilization_percent: Annotated[float, Field(gt=0, le=100, description="GPU utilization that counts as saturated.")] = 95
+
+
+class DataCapture(_Frozen):
+    sample_percent: Annotated[float, Field(ge=0, le=100, description="Share of requests/responses captured; 0 turns capture off.")] = 0
+
+
+class Monitoring(_Frozen):
+    enabled: Annotated[bool, Field(description="Provision alerts, dashboards and capture; false opts out.")] = True
+    alerts: Annotated[Alerts, Field(description="Alert thresholds.")] = Alerts()
+    data_capture: Annotated[DataCapture, Field(description="Request/response capture for drift analysis.")] = DataCapture()
+
+
+class Build(_Frozen):
+    context: Annotated[str, Field(description="Build context, relative to the spec file.")] = "."
+    dockerfile: Annotated[str, Field(description="Dockerfile path inside the context.")] = "Dockerfile"
+    args: Annotated[dict[str, str], Field(description="Build arguments.")] = {}
+
+
+def _name(value: Any) -> Any:
+    if isinstance(value, str) and (len(value) > MAX_NAME or not NAME_RE.match(value)):
+        raise custom_error(f"invalid model name {value!r}", allowed=f"lowercase letters, digits and '-', starting and ending alphanumeric, at most {MAX_NAME} characters",
+                           fix=f"rename it, e.g. {_suggest_name(value)!r}")
+    return value
+
+
+def _suggest_name(value: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:MAX_NAME].strip("-")
+    return cleaned or "my-model"
+
+
+def _label_value(value: Any) -> Any:
+    if isinstance(value, str) and (len(value) > 63 or not LABEL_VALUE_RE.match(value)):
+        raise custom_error(f"invalid owner {value!r}", allowed="a Kubernetes label value: letters, digits, '-', '_', '.', at most 63 characters",
+                           fix="use a team slug such as nlp-team")
+    return value
+
+
+SPEC_FIELDS_NOT_OVERRIDABLE = ("name", "environments")
+
+
+class ModelSpec(_Frozen):
+    """One model and how to serve it, for one environment once overrides are applied."""
+
+    name: Annotated[str, BeforeValidator(_name), Field(description="DNS-1123 label, at most 40 characters; platform names derive from it.")]
+    version: Annotated[str, BeforeValidator(_to_str), Field(min_length=1, max_length=63, description="Model version; a label on every resource.")]
+    owner: Annotated[str, BeforeValidator(_label_value), Field(description="Owning team; a label/tag on every resource.")]
+    description: Annotated[str, Field(description="What the model does.")] = ""
+    model: Annotated[ModelSource, Field(description="The artifact to serve.")]
+    serving: Annotated[Serving, Field(description="The server that runs it.")]
+    resources: Annotated[Resources, Field(description="Per-replica accelerator, CPU and memory.")] = Resources()
+    autoscaling: Annotated[Autoscaling, Field(description="Replica bounds and scaling signal.")] = Autoscaling()
+    rollout: Annotated[Rollout, Field(description="How new versions go live.")] = Rollout()
+    network: Annotated[Network, Field(description="Exposure and authentication.")] = Network()
+    monitoring: Annotated[Monitoring, Field(description="Alerts and data capture; defaults apply when absent.")] = Monitoring()
+    build: Annotated[Build | None, Field(description="How `modelfleet build` makes the serving image.")] = None
+    spot: Annotated[bool, Field(description="Run on spot/preemptible capacity where the platform allows it (node pools).")] = False
+    environments: Annotated[dict[str, dict[str, Any]], Field(description="Per-environment overrides, deep-merged over the base.")] = {}
+
+    @field_validator("environments")
+    @classmethod
+    def _override_keys(cls, envs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for env, override in envs.items():
+            for key in SPEC_FIELDS_NOT_OVERRIDABLE:
+                if isinstance(override, dict) and key in override:
+                    raise custom_error(f"environments.{env} cannot override {key!r}", allowed="any spec field except name and environments",
+                                       fix=f"remove {key} from environments.{env}")
+        return envs
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else in `override` replaces the base value."""
+    merged = copy.copy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    """A validated spec file: the base spec plus every environment's merged spec."""
+
+    path: Path
+    base: ModelSpec
+    per_environment: dict[str, ModelSpec]
+    marks: Marks
+
+    @property
+    def name(self) -> str:
+        return self.base.name
+
+    def for_environment(self, environment: str) -> ModelSpec:
+        """The spec with that environment's overrides applied (the base if it has none)."""
+        return self.per_environment.get(environment, self.base)
+
+    def line_of(self, *path: str | int) -> int | None:
+        return self.marks.locate(tuple(path))[0]
+
+
+def parse_spec(text: str, file: str) -> SpecFile:
+    """Validate one spec document; raise SpecError listing every problem found."""
+    data, marks = load_yaml(text, file)
+    if not isinstance(data, dict):
+        raise SpecError([Problem(file, "a model spec must be a mapping", line=1, value=data,
+                                 allowed="a YAML mapping with name, version, owner, model, serving, ...",
+                                 fix="start from model_specs/ examples")])
+    try:
+        base = ModelSpec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(problems_from(e, ModelSpec, file, marks)) from e
+
+    per_environment: dict[str, ModelSpec] = {}
+    problems: list[Problem] = []
+    for env, override in base.environments.items():
+        merged = deep_merge({k: v for k, v in data.items() if k != "environments"}, override)
+
+        def to_doc(loc: tuple[Any, ...], env: str = env, override: dict[str, Any] = override) -> tuple[Any, ...]:
+            inside = ("environments", env, *loc)
+            return inside if _has_path(override, loc) or not marks.has(loc) else loc
+
+        try:
+            per_environment[env] = ModelSpec.model_validate(merged)
+        except ValidationError as e:
+            problems.extend(problems_from(e, ModelSpec, file, marks, path_map=to_doc))
+    if problems:
+        raise SpecError(problems)
+    return SpecFile(Path(file), base, per_environment, marks)
+
+
+def _has_path(data: Any, path: tuple[Any, ...]) -> bool:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return False
+    return True
+
+
+def load_spec_file(path: Path) -> SpecFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecError([Problem(str(path), f"cannot read the file: {e.strerror}", fix="check the path and permissions")]) from e
+    return parse_spec(text, str(path))
+
+
+def load_specs(paths: list[Path]) -> list[SpecFile]:
+    """Load every spec, collecting all problems; also reject duplicate model names."""
+    specs: list[SpecFile] = []
+    problems: list[Problem] = []
+    seen: dict[str, SpecFile] = {}
+    for path in paths:
+        try:
+            spec = load_spec_file(path)
+        except SpecError as e:
+            problems.extend(e.problems)
+            continue
+        if spec.name in seen:
+            first = seen[spec.name]
+            problems.append(Problem(str(path), f"model name {spec.name!r} is already used by {first.path}",
+                                    line=spec.line_of("name"), field="name", value=spec.name,
+                                    allowed="a name unique across model_specs/", fix="rename one of the two models"))
+            continue
+        seen[spec.name] = spec
+        specs.append(spec)
+    if problems:
+        raise SpecError(problems)
+    return specs
+
+
+def spec_paths(directory: Path) -> list[Path]:
+    """Spec files in a directory, sorted (schema.json and hidden files excluded)."""
+    return sorted(p for p in directory.glob("*.y*ml") if not p.name.startswith("."))
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema for editor completion (`model_specs/schema.json`)."""
+    schema = ModelSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "modelfleet model spec"
+    return schema

@@ -1,0 +1,63 @@
+"""`modelfleet validate`: specs, stacks, and placement of every selected model.
+
+Collects every problem across all files before failing (one run shows them all). Paths
+may be spec files, stack files or directories; none = model_specs/ and stacks/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_paths
+from modelfleet.errors import PlacementError, Problem, SpecError
+from modelfleet.placement import place_stack
+from modelfleet.spec import SpecFile, load_specs, spec_paths
+
+
+def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    if not paths:
+        return spec_paths(project_dir / "model_specs"), stack_paths(project_dir / "stacks")
+    specs: list[Path] = []
+    stacks: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            specs += spec_paths(path)
+            stacks += stack_paths(path)
+        elif STACK_FILE_RE.match(path.name):
+            stacks.append(path)
+        else:
+            specs.append(path)
+    return specs, stacks
+
+
+def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
+    spec_files, stack_files = _split(project_dir, paths)
+    if paths and not stack_files and not any(p.is_dir() for p in paths):
+        # specs given alone: still check them against the project's stacks
+        stack_files = stack_paths(project_dir / "stacks")
+    problems: list[Problem] = []
+    specs: list[SpecFile] = []
+    try:
+        specs = load_specs(spec_files)
+    except SpecError as e:
+        problems += e.problems
+    stacks: list[AnyStack] = []
+    for path in stack_files:
+        try:
+            stacks.append(load_stack_file(path))
+        except SpecError as e:
+            problems += e.problems
+    if problems:
+        raise SpecError(problems)
+    warnings = []
+    placement_errors = []
+    for stack in stacks:
+        sp = place_stack(stack, specs)
+        for d in sp.diagnostics:
+            entry = {"stack": stack.stack, **d.as_dict()}
+            (placement_errors if d.level == "error" else warnings).append(entry)
+    if placement_errors:
+        raise PlacementError("\n".join(f"stack {e['stack']!r}: {e['model'] or '<stack>'}: {e['field']}: {e['message']}"
+                                       for e in placement_errors))
+    return {"specs": len(specs), "stacks": len(stacks), "warnings": warnings}

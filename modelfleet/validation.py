@@ -1,0 +1,112 @@
+"""Turn pydantic validation errors into located `Problem`s.
+
+Every problem names the file, line, field path, the bad value, what is allowed and how
+to fix it. Unknown keys get the nearest known key as a suggestion; enum-like fields list
+their choices. Shared by model specs and stack files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ValidationError
+
+from modelfleet.errors import Problem
+from modelfleet.yamlmarks import Marks
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types inside Optional / Union / Annotated / list / dict annotations."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return [t for a in typing.get_args(annotation) for t in _unwrap(a)]
+    if origin in (list, tuple, dict):
+        args = typing.get_args(annotation)
+        return _unwrap(args[-1]) if args else []
+    return [annotation]
+
+
+def model_at(root: type[BaseModel], loc: Sequence[Hashable]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the last key of `loc`, for listing allowed keys."""
+    current: type[BaseModel] | None = root
+    for part in loc[:-1]:
+        if current is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part))
+        if field is None:
+            # dict values, discriminated union tags: stay on the current level's candidates
+            continue
+        candidates = [t for t in _unwrap(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+        current = candidates[0] if candidates else None
+    return current
+
+
+def _allowed_for(error: dict[str, Any], root: type[BaseModel]) -> tuple[str, str]:
+    """(allowed, fix) text for one pydantic error."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union")))]
+    if kind == "extra_forbidden":
+        owner = model_at(root, loc)
+        known = sorted(owner.model_fields) if owner else []
+        near = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        fix = f"did you mean {near[0]!r}? rename the key" if near else "remove the key"
+        return ", ".join(known), fix
+    if kind == "missing":
+        return "", f"add the required field {'.'.join(map(str, loc))}"
+    if kind in ("literal_error", "enum"):
+        return str(ctx.get("expected", "")), "use one of the allowed values"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bounds = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}
+        limit = next(iter(ctx.values()), "")
+        return f"a number {bounds[kind]} {limit}", "change the value to fit the range"
+    if kind.startswith(("int_", "float_", "bool_", "string_", "dict_", "list_", "model_")):
+        return kind.split("_")[0] if kind != "model_type" else "a mapping", "use a value of the allowed type"
+    if kind == "value_error":
+        return str(ctx.get("allowed", "")), str(ctx.get("fix", ""))
+    return "", ""
+
+
+def problems_from(
+    exc: ValidationError,
+    root: type[BaseModel],
+    file: str,
+    marks: Marks,
+    *,
+    prefix: tuple[Hashable, ...] = (),
+    path_map: typing.Callable[[tuple[Hashable, ...]], tuple[Hashable, ...]] | None = None,
+) -> list[Problem]:
+    """One `Problem` per pydantic error, located through `marks`.
+
+    `prefix` is prepended to each error's loc for display; `path_map` maps a loc to the
+    path in the YAML document when they differ (environment overrides)."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union"))))
+        doc_path = path_map(loc) if path_map else (*prefix, *loc)
+        line, column = marks.locate(doc_path)
+        allowed, fix = _allowed_for(error, root)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        value = None if error["type"] == "missing" else error.get("input")
+        if isinstance(value, dict) and error["type"] not in ("model_type", "dict_type"):
+            value = None
+        problems.append(Problem(file, message, line=line, column=column, field=".".join(map(str, doc_path)),
+                                value=value, allowed=allowed, fix=fix))
+    return problems
+
+
+def custom_error(message: str, *, allowed: str = "", fix: str = "") -> PydanticCustomError:
+    """Raise inside validators so the message, allowed values and fix reach the user intact."""
+    return PydanticCustomError("value_error", message.replace("{", "(").replace("}", ")"), {"allowed": allowed, "fix": fix})
