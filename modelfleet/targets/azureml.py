@@ -1,0 +1,118 @@
+"""Azure ML managed online endpoints: one endpoint per model, deployments per rollout slot.
+
+Placement picks the cheapest VM size that managed online endpoints accept (catalog platform
+"azureml") in the stack's location that fits one replica; endpoints bill on-demand only, so
+`spot` is ignored with a warning. What the platform cannot honour is declared in
+`UNSUPPORTED` and reported as an error naming the alternative.
+
+Names: endpoint names are 3-32 characters (`^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$`) and
+unique per Azure region across all tenants (the scoring host is
+`<name>.<region>.inference.ml.azure.com`), so they always carry a hash of stack and model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from modelfleet.environment import AnyStack, AzureMLStack
+from modelfleet.naming import fit, short_hash
+from modelfleet.placement import NodeShape, Placement, default_image, labels_for, tags_for
+from modelfleet.plan import Diagnostic
+from modelfleet.spec import ModelSpec
+from modelfleet.targets import Target
+from modelfleet.targets.aks import accelerator_diagnostics, choose_offer, shape_key
+
+ENDPOINT_MAX = 32
+ENDPOINT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
+STABLE, CANDIDATE = "blue", "green"
+MAX_MIRROR_PERCENT = 50  # Azure ML mirrors at most half of the live traffic
+
+
+def endpoint_name(stack: str, model: str) -> str:
+    """Deterministic, region-unique endpoint name: the model name plus a hash of stack and model."""
+    return fit(f"{model}-{short_hash(f'{stack}/{model}')}", ENDPOINT_MAX, min_length=3, must_start_alpha=True)
+
+
+def traffic_plan(strategy: str, canary_percent: int) -> tuple[dict[str, int], dict[str, int]]:
+    """(traffic, mirror traffic) per deployment slot for a rollout strategy.
+
+    rolling: one deployment takes everything; Azure ML replaces its instances in place.
+    canary: the new version ("green") takes canary_percent of live traffic.
+    blue_green: "green" runs at full size with no live traffic until promoted; a copy of
+    canary_percent (≤ 50) of requests is mirrored to it so it is exercised before the switch.
+    """
+    if strategy == "rolling":
+        return {STABLE: 100}, {}
+    if strategy == "canary":
+        return {STABLE: 100 - canary_percent, CANDIDATE: canary_percent}, {}
+    return {STABLE: 100, CANDIDATE: 0}, {CANDIDATE: min(canary_percent, MAX_MIRROR_PERCENT)}
+
+
+def candidate_bounds(strategy: str, canary_percent: int, low: int, high: int) -> tuple[int, int]:
+    """Instance bounds of the "green" slot: a canary sized to its share, a blue/green twin at full size."""
+    if strategy == "canary":
+        return 1, max(1, math.ceil(high * canary_percent / 100))
+    return max(low, 1), high
+
+
+class AzureMLTarget(Target):
+    NAME = "azureml"
+    UNSUPPORTED = {
+        "scale_to_zero": "Azure ML managed online endpoints keep at least one instance per deployment "
+                         "(they have no scale-to-zero and min instance count is 1)",
+        "queue_depth": "Azure Monitor exposes no request-queue metric for managed online endpoints",
+        "auth_none": "managed online endpoints always authenticate callers (key, AML token or Entra ID token)",
+        "spot": "managed online endpoints bill on-demand only; there is no spot/low-priority capacity",
+    }
+
+    def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
+        assert isinstance(stack, AzureMLStack)
+        a = spec.autoscaling
+        diagnostics = self._limits(spec)
+        diagnostics += accelerator_diagnostics(spec, "Azure ML")
+        offer = None
+        if not any(d.field == "resources.accelerator" and d.level == "error" for d in diagnostics):
+            offer, problems = choose_offer(spec, stack, "azureml", spot=False)
+            diagnostics += problems
+        endpoint = endpoint_name(stack.stack, spec.name)
+        traffic, _ = traffic_plan(spec.rollout.strategy, spec.rollout.canary_percent)
+        names = {"endpoint": endpoint, "model": spec.name, "environment": f"{spec.name}-serving",
+                 **{f"deployment_{slot}": slot for slot in traffic},
+                 **{f"autoscale_{slot}": f"{endpoint}-{slot}-autoscale" for slot in traffic}}
+        acc = spec.resources.accelerator
+        # the instance type as a shape, so capacity/quota views group endpoints like node pools
+        shape = NodeShape(key=shape_key(offer, False), accelerator=offer.accelerator, gpus_per_node=offer.gpu_count,
+                          offer=offer) if offer is not None and acc is not None else None
+        return Placement(
+            model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=self.NAME,
+            environment=stack.environment, name=endpoint, namespace="",
+            labels=labels_for(spec, stack), tags=tags_for(spec, stack),
+            accelerator=offer.accelerator if offer else (acc.name if acc else None),
+            gpus_per_replica=acc.count if acc else 0,
+            # managed endpoints never run fewer than one instance; an error above says so when asked for 0
+            min_replicas=max(a.floor, 1), max_replicas=max(a.max_replicas, 1),
+            image=default_image(spec, stack), shape=shape, offer=offer, names=names,
+            diagnostics=tuple(diagnostics),
+        )
+
+    def _limits(self, spec: ModelSpec) -> list[Diagnostic]:
+        a, out = spec.autoscaling, []
+        if a.scale_to_zero or a.min_replicas == 0:
+            field = "autoscaling.scale_to_zero" if a.scale_to_zero else "autoscaling.min_replicas"
+            out.append(Diagnostic("error", spec.name, field,
+                                  f"{self.UNSUPPORTED['scale_to_zero']}. To fix: set min_replicas ≥ 1 (and scale_to_zero: false) "
+                                  "for this environment, or serve the model on AKS with KServe (platform: kubernetes, "
+                                  "cluster.kind: aks, serving: kserve), which scales to zero"))
+        if a.metric == "queue_depth":
+            out.append(Diagnostic("error", spec.name, "autoscaling.metric",
+                                  f"{self.UNSUPPORTED['queue_depth']}. To fix: scale on concurrency, rps, gpu_utilization or "
+                                  "cpu_utilization, or serve on AKS with KEDA (serving: deployment)"))
+        if spec.network.auth == "none":
+            out.append(Diagnostic("error", spec.name, "network.auth",
+                                  f"{self.UNSUPPORTED['auth_none']}. To fix: set network.auth: token (callers present an "
+                                  "Entra ID token), or serve on AKS where an unauthenticated Service is possible"))
+        if spec.spot:
+            out.append(Diagnostic("warning", spec.name, "spot", f"{self.UNSUPPORTED['spot']}; the model runs on on-demand instances"))
+        return out
+

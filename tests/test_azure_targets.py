@@ -1,0 +1,197 @@
+"""Azure placement (pure, no Pulumi): VM sizes from the catalog, honest limits, names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modelfleet.environment import parse_stack
+from modelfleet.placement import place_stack
+from modelfleet.spec import load_specs, parse_spec, spec_paths
+from modelfleet.targets.aks import AGENT_POOL_RE, agent_pool_name, pool_bounds
+from modelfleet.targets.azureml import ENDPOINT_MAX, ENDPOINT_RE, endpoint_name, traffic_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = load_specs(spec_paths(ROOT / "model_specs"))
+
+
+def aks_stack(environment: str = "prod", location: str = "eastus", extra: str = ""):
+    return parse_stack(f"""config:
+  azure-native:location: {location}
+  modelfleet:environment: {environment}
+  modelfleet:platform: kubernetes
+  modelfleet:serving: kserve
+  modelfleet:cluster: {{kind: aks, name: ml-aks, resource_group: ml-rg}}
+  modelfleet:registry: {{kind: acr}}
+{extra}""", f"Pulumi.aks-{environment}.yaml")
+
+
+def azureml_stack(environment: str = "prod", location: str = "eastus"):
+    return parse_stack(f"""config:
+  azure-native:location: {location}
+  modelfleet:environment: {environment}
+  modelfleet:platform: azureml
+  modelfleet:workspace: {{name: ml-ws, resource_group: ml-rg}}
+  modelfleet:registry: {{kind: acr}}
+""", f"Pulumi.azureml-{environment}.yaml")
+
+
+def spec(**resources: object):
+    acc = resources.pop("accelerator", "T4:1")
+    extra = resources.pop("extra", "")
+    return parse_spec(f"""name: probe
+version: "1"
+owner: t
+model: {{uri: "s3://b/m/", framework: onnx}}
+serving: {{runtime: triton}}
+resources: {{accelerator: {acc}, cpu: {resources.get("cpu", 4)}, memory_gib: {resources.get("memory_gib", 16)}}}
+{extra}
+""", "probe.yaml")
+
+
+def by_model(sp):
+    return {p.model: p for p in sp.placements}
+
+
+def test_bundled_specs_place_on_aks_prod_with_the_expected_vm_sizes():
+    sp = place_stack(aks_stack(), SPECS)
+    assert not sp.errors, sp.errors
+    placed = by_model(sp)
+    assert placed["llama3-8b-chat"].offer.instance_type == "Standard_NV36ads_A10_v5", "min_memory_gib 24 → an A10 VM"
+    assert placed["llama3-8b-chat"].accelerator == "A10"
+    assert placed["llama3-70b-instruct"].offer.instance_type == "Standard_NC96ads_A100_v4"
+    assert placed["llama3-70b-instruct"].shape.gpus_per_node == 4
+    # NC4as_T4_v3 has 4 vCPUs but only 3.92 allocatable after the kubelet reserve; the replica asks for 4
+    assert placed["resnet50-vision"].offer.instance_type == "Standard_NC8as_T4_v3"
+    assert placed["fraud-xgb"].shape is None, "CPU-only models run on the cluster's general nodes"
+
+
+def test_bundled_specs_place_on_azureml_prod():
+    sp = place_stack(azureml_stack(), SPECS)
+    assert not sp.errors, sp.errors
+    placed = by_model(sp)
+    assert placed["llama3-8b-chat"].offer.platform == "azureml"
+    assert placed["llama3-8b-chat"].offer.instance_type == "Standard_NV36ads_A10_v5"
+    assert placed["llama3-70b-instruct"].offer.instance_type == "Standard_NC96ads_A100_v4"
+    assert all(p.min_replicas >= 1 for p in sp.placements)
+
+
+def test_aks_shape_key_is_dns_safe_and_spot_gets_its_own_pool():
+    on_demand = by_model(place_stack(aks_stack(), [spec()]))["probe"]
+    spot = by_model(place_stack(aks_stack(), [spec(extra="spot: true")]))["probe"]
+    assert on_demand.shape.key == "nc8as-t4-v3" and not on_demand.shape.spot
+    assert spot.shape.key == "nc8as-t4-v3-spot" and spot.shape.spot
+    assert on_demand.names["agent_pool"] != spot.names["agent_pool"]
+
+
+def test_aks_spot_placement_uses_the_spot_price():
+    # under spot pricing an A100 VM is cheaper per hour than the A10 one in eastus
+    placed = by_model(place_stack(aks_stack(), [spec(accelerator="{min_memory_gib: 24}", cpu=4, memory_gib=32, extra="spot: true")]))["probe"]
+    assert placed.offer.spot_usd_hr is not None
+    assert placed.offer.instance_type == "Standard_NC24ads_A100_v4"
+
+
+@pytest.mark.parametrize("make_stack", [aks_stack, azureml_stack])
+def test_aws_only_accelerator_names_the_azure_equivalent(make_stack):
+    sp = place_stack(make_stack(), [spec(accelerator="A10G:1")])
+    [error] = sp.errors
+    assert error.field == "resources.accelerator"
+    assert "A10G is not sold on Azure" in error.message
+    assert "min_memory_gib: 24" in error.message and "A10" in error.message
+    assert "To fix:" in error.message
+
+
+def test_no_offer_in_location_lists_nearest_offers_and_locations():
+    sp = place_stack(aks_stack(location="centralus"), [spec(accelerator="A10:1")])
+    [error] = sp.errors
+    assert "no AKS nodes VM size in centralus" in error.message
+    assert "eastus" in error.message, "locations where it fits are listed"
+    assert "Nearest offers:" in error.message
+
+
+def test_missing_location_is_an_error():
+    stack = parse_stack("""config:
+  modelfleet:environment: prod
+  modelfleet:platform: azureml
+  modelfleet:workspace: {name: ml-ws, resource_group: ml-rg}
+  modelfleet:registry: {kind: acr}
+""", "Pulumi.x.yaml")
+    [error] = place_stack(stack, [spec()]).errors
+    assert "azure-native:location" in error.message
+
+
+def test_scale_to_zero_on_azureml_says_why_and_what_instead():
+    sp = place_stack(azureml_stack(environment="dev"), [f for f in SPECS if f.name == "llama3-8b-chat"])
+    [error] = sp.errors
+    assert error.field == "autoscaling.scale_to_zero"
+    assert "keep at least one instance" in error.message
+    assert "AKS with KServe" in error.message
+
+
+def test_min_replicas_zero_on_azureml_is_an_error_too():
+    sp = place_stack(azureml_stack(), [spec(extra="autoscaling: {min_replicas: 0, max_replicas: 2}")])
+    assert [e.field for e in sp.errors] == ["autoscaling.min_replicas"]
+
+
+def test_queue_depth_and_auth_none_are_refused_on_azureml():
+    sp = place_stack(azureml_stack(), [spec(extra="autoscaling: {metric: queue_depth}\nnetwork: {auth: none}")])
+    assert sorted(e.field for e in sp.errors) == ["autoscaling.metric", "network.auth"]
+
+
+def test_spot_on_azureml_is_a_warning_and_places_on_demand():
+    sp = place_stack(azureml_stack(), [spec(extra="spot: true")])
+    assert not sp.errors
+    assert [d.field for d in sp.diagnostics] == ["spot"]
+    assert not by_model(sp)["probe"].shape.spot
+
+
+def test_existing_aks_cluster_needs_name_and_resource_group():
+    stack = parse_stack("""config:
+  azure-native:location: eastus
+  modelfleet:environment: prod
+  modelfleet:platform: kubernetes
+  modelfleet:cluster: {kind: aks, name: ml-aks}
+  modelfleet:registry: {kind: acr}
+""", "Pulumi.x.yaml")
+    [error] = place_stack(stack, [spec()]).errors
+    assert error.field == "modelfleet:cluster"
+
+
+def test_traffic_plan_per_strategy():
+    assert traffic_plan("rolling", 10) == ({"blue": 100}, {})
+    assert traffic_plan("canary", 10) == ({"blue": 90, "green": 10}, {})
+    assert traffic_plan("blue_green", 10) == ({"blue": 100, "green": 0}, {"green": 10})
+    assert traffic_plan("blue_green", 80)[1] == {"green": 50}, "Azure ML mirrors at most 50 %"
+
+
+def test_pool_bounds_round_up_per_node():
+    llama70 = by_model(place_stack(aks_stack(), SPECS))["llama3-70b-instruct"]  # 4 GPUs/replica on 4-GPU nodes, 2..3 replicas
+    assert pool_bounds([llama70], 4) == (2, 3)
+    t4 = by_model(place_stack(aks_stack(), [spec(extra="autoscaling: {min_replicas: 1, max_replicas: 3}")]))["probe"]
+    assert pool_bounds([t4, t4], 4) == (1, 2)
+    assert pool_bounds([t4], 0) == (1, 3)
+
+
+names = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True)
+stacks = st.from_regex(r"[A-Za-z0-9_.-]{1,40}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stack=stacks, model=names)
+def test_endpoint_names_are_valid_deterministic_and_distinct_per_stack(stack, model):
+    name = endpoint_name(stack, model)
+    assert 3 <= len(name) <= ENDPOINT_MAX and ENDPOINT_RE.match(name), name
+    assert name == endpoint_name(stack, model)
+    assert name != endpoint_name(stack + "x", model)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stack=stacks, key=st.from_regex(r"[a-z0-9][-a-z0-9]{0,40}", fullmatch=True))
+def test_agent_pool_names_are_valid_deterministic_and_distinct_per_stack(stack, key):
+    name = agent_pool_name(stack, key)
+    assert AGENT_POOL_RE.match(name), name
+    assert name == agent_pool_name(stack, key)
+    assert name != agent_pool_name(stack + "x", key)
