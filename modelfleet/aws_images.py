@@ -1,0 +1,146 @@
+"""Serving containers on SageMaker: which image, which environment, what happens to `serving.args`.
+
+Contract:
+- `sagemaker_image(spec, stack, instance_type)` → `(image, diagnostics)`: the spec's image, the
+  stack's per-runtime override (`modelfleet:images`), or the AWS Deep Learning Container for the
+  runtime, resolved OFFLINE from the `sagemaker.core.image_uris` tables shipped with
+  sagemaker-core (imported lazily: only SageMaker stacks pay for it). DLC versions are pinned in
+  `DLC` so an upgrade of the SDK never changes a running endpoint's image by itself.
+- `container_environment(spec, gpus)` → (environment, diagnostics): the variables each DLC
+  reads (model location, GPU count / tensor-parallel degree) plus `serving.env`; `serving.args`
+  become environment variables where the container maps them (LMI `OPTION_*`, TGI flags), else
+  a warning says they are not passed.
+- `ecr_repository_arn(image)` → the repository ARN of an ECR image URI, or None.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from modelfleet.environment import AnyStack
+from modelfleet.plan import Diagnostic
+from modelfleet.spec import ModelSpec
+from modelfleet.targets.aws_offers import partition
+
+MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks ModelDataUrl / S3 model data
+ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)")
+
+
+@dataclass(frozen=True)
+class Dlc:
+    framework: str  # key of sagemaker.core.image_uris
+    version: str
+    scoped: bool  # pass image_scope="inference" and instance_type (framework DLCs with cpu/gpu builds)
+
+
+# runtime → the AWS DLC that serves it. vLLM runs inside the LMI container (DJL Serving with
+# the vLLM engine); TGI is the Hugging Face LLM DLC.
+DLC = {
+    "vllm": Dlc("djl-lmi", "0.33.0", scoped=False),
+    "tgi": Dlc("huggingface-llm", "3.3.6", scoped=False),
+    "triton": Dlc("sagemaker-tritonserver", "25.09", scoped=True),
+    "torchserve": Dlc("pytorch", "2.6", scoped=True),
+    "tfserving": Dlc("tensorflow", "2.19", scoped=True),
+}
+
+
+def sagemaker_image(spec: ModelSpec, stack: AnyStack, instance_type: str) -> tuple[str, list[Diagnostic]]:
+    if spec.serving.image:
+        return spec.serving.image, _ecr_only(spec, spec.serving.image, "serving.image")
+    if spec.serving.runtime in stack.images:
+        image = stack.images[spec.serving.runtime]
+        return image, _ecr_only(spec, image, f"modelfleet:images.{spec.serving.runtime}")
+    dlc = DLC[spec.serving.runtime]
+    region = stack.region or "us-east-1"
+    from sagemaker.core import image_uris  # lazy: ~1.5 s import, SageMaker stacks only
+
+    kwargs = {"image_scope": "inference", "instance_type": instance_type} if dlc.scoped else {}
+    try:
+        return image_uris.retrieve(dlc.framework, region, version=dlc.version, **kwargs), []
+    except ValueError as e:
+        return "", [Diagnostic("error", spec.name, "serving.runtime",
+                               f"no AWS Deep Learning Container {dlc.framework} {dlc.version} for {spec.serving.runtime} "
+                               f"in {region}: {e}. To fix: set serving.image to an ECR image, or "
+                               f"modelfleet:images.{spec.serving.runtime} in the stack")]
+
+
+def _ecr_only(spec: ModelSpec, image: str, field: str) -> list[Diagnostic]:
+    if ECR_IMAGE.match(image):
+        return []
+    return [Diagnostic("error", spec.name, field,
+                       f"SageMaker pulls serving images from Amazon ECR only, but {field} is {image!r}. "
+                       "To fix: push the image to the stack's ECR repository (`modelfleet build --push`) and "
+                       "reference it by its ECR URI, or use a built-in runtime so the AWS container is used")]
+
+
+def ecr_repository_arn(image: str) -> str | None:
+    match = ECR_IMAGE.match(image)
+    if not match:
+        return None
+    return (f"arn:{partition(match['region'])}:ecr:{match['region']}:{match['account']}:"
+            f"repository/{match['repo']}")
+
+
+def _flags_to_env(args: tuple[str, ...], prefix: str) -> tuple[dict[str, str], list[str]]:
+    """`--max-model-len 8192` / `--x=y` → {PREFIX + MAX_MODEL_LEN: 8192}; leftovers returned."""
+    env: dict[str, str] = {}
+    left: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("--"):
+            key, eq, value = arg[2:].partition("=")
+            if not eq:
+                has_value = i + 1 < len(args) and not args[i + 1].startswith("--")
+                value = args[i + 1] if has_value else "true"
+                i += 1 if has_value else 0
+            env[prefix + key.replace("-", "_").upper()] = value
+        else:
+            left.append(arg)
+        i += 1
+    return env, left
+
+
+def container_environment(spec: ModelSpec, gpus: int) -> tuple[dict[str, str], list[Diagnostic]]:
+    runtime = spec.serving.runtime
+    env: dict[str, str] = {}
+    diagnostics: list[Diagnostic] = []
+    args = spec.serving.args
+    if spec.serving.image or runtime == "custom":
+        env = {}
+        if args:
+            diagnostics.append(Diagnostic("warning", spec.name, "serving.args",
+                                          "SageMaker starts the container with `serve` and no arguments: serving.args "
+                                          "are not passed. Bake them into the image's entrypoint or use serving.env"))
+    elif runtime == "vllm":
+        mapped, left = _flags_to_env(args, "OPTION_")
+        # LMI passes every OPTION_<vLLM engine arg> through to vLLM
+        env = {"HF_MODEL_ID": MODEL_DIR, "OPTION_ROLLING_BATCH": "vllm", "OPTION_SERVED_MODEL_NAME": spec.name,
+               "TENSOR_PARALLEL_DEGREE": str(max(gpus, 1)), **mapped}
+        env.pop("OPTION_TENSOR_PARALLEL_SIZE", None)  # the degree above is the LMI spelling
+        _leftover(spec, left, diagnostics)
+    elif runtime == "tgi":
+        mapped, left = _flags_to_env(args, "")  # every TGI launcher flag has an env twin
+        env = {"HF_MODEL_ID": MODEL_DIR, "SM_NUM_GPUS": str(max(gpus, 1)), **mapped}
+        _leftover(spec, left, diagnostics)
+    else:
+        if runtime == "triton":
+            env = {"SAGEMAKER_TRITON_DEFAULT_MODEL_NAME": spec.name}
+        elif runtime == "tfserving":
+            env = {"SAGEMAKER_TFS_DEFAULT_MODEL_NAME": spec.name}
+        elif runtime == "torchserve":
+            env = {"SAGEMAKER_MODEL_SERVER_WORKERS": str(max(gpus, 1))}
+        if args:
+            diagnostics.append(Diagnostic("warning", spec.name, "serving.args",
+                                          f"the SageMaker {runtime} container serves {MODEL_DIR} with its own launcher: "
+                                          f"serving.args ({' '.join(args)}) are not passed. Put the settings in the model "
+                                          "artifact (e.g. config.pbtxt) or serving.env"))
+    env.update(spec.serving.env)
+    return env, diagnostics
+
+
+def _leftover(spec: ModelSpec, left: list[str], diagnostics: list[Diagnostic]) -> None:
+    if left:
+        diagnostics.append(Diagnostic("warning", spec.name, "serving.args",
+                                      f"positional serving.args {left} have no environment form on SageMaker and are dropped"))

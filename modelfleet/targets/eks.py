@@ -1,0 +1,102 @@
+"""EKS: each GPU model gets the cheapest EC2 instance type in the stack's region that fits one
+replica; models sharing an instance type (and capacity type) share one managed node group.
+
+Contract:
+- `place` picks the offer from the catalog (platform `ec2`, the spot price when `spec.spot`),
+  builds `NodeShape(key=<instance type, DNS-safe>, spot=spec.spot, offer=...)` and adds the
+  serving engine's diagnostics (`engine_diagnostics`). CPU-only models get no shape: they run
+  on the cluster's general-purpose nodes (`offer` is still set, for cost previews).
+- `node_bounds(shape, placements)` → (min, max) nodes of a node group, see its docstring.
+- `cluster_name(stack)` / `node_group_name(stack, shape)` — names within EKS's 63 characters.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from modelfleet.catalog import allocatable
+from modelfleet.environment import AnyStack, EksCluster, KubernetesStack
+from modelfleet.naming import fit
+from modelfleet.placement import NodeShape, Placement, default_image, labels_for, tags_for
+from modelfleet.plan import Diagnostic
+from modelfleet.spec import ModelSpec
+from modelfleet.targets import Target
+from modelfleet.targets.aws_offers import choose_offer, shape_key
+from modelfleet.targets.kubernetes import engine_diagnostics
+
+EKS_NAME_LIMIT = 63
+
+
+def cluster_name(stack: KubernetesStack) -> str:
+    assert isinstance(stack.cluster, EksCluster)
+    return stack.cluster.name or fit(f"modelfleet-{stack.stack}", 100)
+
+
+def node_group_name(stack: KubernetesStack, shape: NodeShape) -> str:
+    return fit(f"{stack.stack}-{shape.key}", EKS_NAME_LIMIT)
+
+
+def replicas_per_node(p: Placement) -> int:
+    """How many replicas of `p` one node of its shape holds: GPUs, then vCPU and memory
+    left after the kubelet reserve (the catalog's `allocatable`)."""
+    shape = p.shape
+    assert shape is not None and shape.offer is not None
+    cpu, memory = allocatable(shape.offer)
+    spec = p.spec.resources
+    by_gpu = shape.gpus_per_node // max(p.gpus_per_replica, 1)
+    return max(1, min(by_gpu, int(cpu // spec.cpu), int(memory // spec.memory_gib)))
+
+
+def node_bounds(placements: list[Placement]) -> tuple[int, int]:
+    """(min, max) nodes for one node group: ceil(Σ replicas ÷ replicas per node) over its models
+    at min and at max replicas. When GPUs bind this is ceil(Σ replicas × GPUs per replica ÷ GPUs
+    per node); a model whose CPU or memory fills the node first counts a whole node per replica.
+    min may be 0 (scale-to-zero models only); max is at least 1."""
+    low = sum((Fraction(p.min_replicas, replicas_per_node(p)) for p in placements), Fraction(0))
+    high = sum((Fraction(p.max_replicas, replicas_per_node(p)) for p in placements), Fraction(0))
+    return math.ceil(low), max(1, math.ceil(high))
+
+
+class EksTarget(Target):
+    NAME = "eks"
+    UNSUPPORTED: dict[str, str] = {}
+
+    def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
+        assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster)
+        diagnostics = engine_diagnostics(spec, stack.serving)
+        request = spec.resources.accelerator
+        offer, problems = choose_offer(spec, stack, "ec2", spot=spec.spot)
+        diagnostics.extend(problems)
+        shape = None
+        if offer is not None and request is not None:
+            shape = NodeShape(key=shape_key(offer.instance_type, spec.spot), accelerator=offer.accelerator,
+                              gpus_per_node=offer.gpu_count, spot=spec.spot, offer=offer)
+        name = spec.name
+        names = {"service": f"{name}.{name}.svc.cluster.local", "cluster": cluster_name(stack)}
+        if shape is not None:
+            names["node_group"] = node_group_name(stack, shape)
+        return Placement(
+            model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=self.NAME,
+            environment=stack.environment, name=name, namespace=name,
+            labels=labels_for(spec, stack), tags=tags_for(spec, stack),
+            accelerator=offer.accelerator if offer and request else None,
+            gpus_per_replica=request.count if request else 0,
+            min_replicas=spec.autoscaling.floor, max_replicas=spec.autoscaling.max_replicas,
+            image=default_image(spec, stack), shape=shape, offer=offer, names=names,
+            diagnostics=tuple(diagnostics),
+        )
+
+    def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
+        assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster)
+        cluster = stack.cluster
+        out = []
+        if not cluster.create and not cluster.name:
+            out.append(Diagnostic("error", "", "modelfleet:cluster.name",
+                                  "an existing EKS cluster needs its name. To fix: set modelfleet:cluster.name, "
+                                  "or create: true to have the stack create the cluster"))
+        if cluster.create and len(cluster.subnet_ids) == 1:
+            out.append(Diagnostic("error", "", "modelfleet:cluster.subnet_ids",
+                                  "EKS needs subnets in at least two availability zones. To fix: list two or more "
+                                  "private subnets, or none to have the stack create a VPC"))
+        return out

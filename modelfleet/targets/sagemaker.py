@@ -1,0 +1,119 @@
+"""SageMaker real-time endpoints: one endpoint (one production variant) per model.
+
+Contract:
+- `place` picks the cheapest `sagemaker` catalog offer in the stack's region (always
+  on-demand), resolves the serving image (`modelfleet.aws_images`) and names that fit
+  SageMaker's 63-character `^[a-zA-Z0-9](-*[a-zA-Z0-9])*` rule.
+- What SageMaker cannot honour is stated in `UNSUPPORTED` and reported per model: an error
+  where a promise would be broken (scale-to-zero, queue-depth scaling, non-S3 model data,
+  unauthenticated access), a warning where a documented fallback applies (spot, public,
+  bake time above SageMaker's one-hour step limit).
+"""
+
+from __future__ import annotations
+
+from modelfleet.aws_images import container_environment, sagemaker_image
+from modelfleet.environment import AnyStack, SageMakerStack
+from modelfleet.naming import fit
+from modelfleet.placement import Placement, labels_for, tags_for
+from modelfleet.plan import Diagnostic
+from modelfleet.spec import ModelSpec
+from modelfleet.targets import Target
+from modelfleet.targets.aws_offers import choose_offer
+
+SAGEMAKER_NAME_LIMIT = 63
+SAGEMAKER_NAME_INVALID = r"[^a-z0-9-]"
+VARIANT = "AllTraffic"
+MAX_WAIT_SECONDS = 3600  # BlueGreenUpdatePolicy WaitIntervalInSeconds upper bound
+
+
+def endpoint_name(spec_name: str, stack: str) -> str:
+    """Stable per (model, stack) so dev and prod stacks in one account never collide."""
+    return fit(f"{spec_name}-{stack}", SAGEMAKER_NAME_LIMIT, invalid=SAGEMAKER_NAME_INVALID)
+
+
+class SageMakerTarget(Target):
+    NAME = "sagemaker"
+    UNSUPPORTED = {
+        "scale_to_zero": "SageMaker real-time endpoint variants keep at least one instance running "
+                         "(scaling to zero needs inference components, which modelfleet does not manage)",
+        "queue_depth": "real-time endpoints publish no queue metric (only asynchronous endpoints have a backlog metric)",
+        "spot": "SageMaker real-time endpoints bill on-demand only; spot capacity is for training jobs",
+        "auth_none": "SageMaker endpoints are invoked through the SageMaker Runtime API, which always requires "
+                     "AWS SigV4-signed requests from an IAM principal with sagemaker:InvokeEndpoint",
+        "non_s3": "SageMaker downloads model data only from Amazon S3 (ModelDataUrl)",
+    }
+
+    def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
+        assert isinstance(stack, SageMakerStack)
+        diagnostics: list[Diagnostic] = []
+
+        def add(level: str, field: str, message: str) -> None:
+            diagnostics.append(Diagnostic(level, spec.name, field, message))  # type: ignore[arg-type]
+
+        a, r = spec.autoscaling, spec.rollout
+        if a.scale_to_zero or a.min_replicas == 0:
+            field = "autoscaling.scale_to_zero" if a.scale_to_zero else "autoscaling.min_replicas"
+            add("error", field, f"{self.UNSUPPORTED['scale_to_zero']}. To fix: set min_replicas ≥ 1 (and "
+                f"scale_to_zero: false) for environment {stack.environment!r}, leave {spec.name} out of this stack "
+                "with modelfleet:models, or serve it from an EKS stack (KEDA scales Deployments to zero)")
+        if a.metric == "queue_depth":
+            add("error", "autoscaling.metric", f"{self.UNSUPPORTED['queue_depth']}. To fix: scale on concurrency or rps")
+        if not spec.model.uri.startswith("s3://"):
+            add("error", "model.uri", f"model.uri is {spec.model.uri!r}: {self.UNSUPPORTED['non_s3']}. "
+                "To fix: copy the artifacts to s3://<bucket>/<prefix>/ and point model.uri there")
+        if spec.network.auth == "none":
+            add("error", "network.auth", f"network.auth is none, but {self.UNSUPPORTED['auth_none']}. "
+                "To fix: set network.auth: token (callers sign with IAM credentials), or put an "
+                "authenticating front end (API Gateway) before the endpoint on another stack")
+        if spec.network.public:
+            add("warning", "network.public",
+                "SageMaker has no public URL: callers on the internet reach the endpoint through the public "
+                "SageMaker Runtime API with SigV4-signed requests, and only IAM principals allowed "
+                "sagemaker:InvokeEndpoint get through. The stack's subnets (if any) only carry the model container's "
+                "own traffic")
+        if spec.spot:
+            add("warning", "spot", f"{self.UNSUPPORTED['spot']}: the endpoint is priced and run on-demand")
+        if r.strategy != "rolling" and r.bake_minutes * 60 > MAX_WAIT_SECONDS:
+            add("warning", "rollout.bake_minutes",
+                f"SageMaker waits at most {MAX_WAIT_SECONDS // 60} minutes between traffic-shifting steps: the "
+                f"{r.bake_minutes}-minute bake is shortened to {MAX_WAIT_SECONDS // 60} minutes")
+
+        offer, problems = choose_offer(spec, stack, "sagemaker", spot=False)
+        diagnostics.extend(problems)
+        gpus = spec.resources.accelerator.count if spec.resources.accelerator else 0
+        image = ""
+        if offer is not None:
+            image, image_problems = sagemaker_image(spec, stack, offer.instance_type)
+            diagnostics.extend(image_problems)
+            diagnostics.extend(container_environment(spec, offer.gpu_count if gpus else 0)[1])
+
+        name = spec.name
+        endpoint = endpoint_name(spec.name, stack.stack)
+        region = stack.region or "us-east-1"
+        names = {
+            "endpoint": endpoint,
+            "variant": VARIANT,
+            "url": f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{endpoint}/invocations",
+            "log_group": f"/aws/sagemaker/Endpoints/{endpoint}",
+        }
+        return Placement(
+            model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=self.NAME,
+            environment=stack.environment, name=name, namespace="",
+            labels=labels_for(spec, stack), tags=tags_for(spec, stack),
+            accelerator=offer.accelerator if offer and gpus else None, gpus_per_replica=gpus,
+            min_replicas=max(a.floor, 1), max_replicas=a.max_replicas,
+            image=image, shape=None, offer=offer, names=names, diagnostics=tuple(diagnostics),
+        )
+
+    def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
+        assert isinstance(stack, SageMakerStack)
+        if stack.security_group_ids and not stack.subnet_ids:
+            return [Diagnostic("error", "", "modelfleet:subnet_ids",
+                               "security_group_ids without subnet_ids: a SageMaker VPC config needs both. "
+                               "To fix: add the private subnets, or drop security_group_ids")]
+        if stack.subnet_ids and not stack.security_group_ids:
+            return [Diagnostic("error", "", "modelfleet:security_group_ids",
+                               "subnet_ids without security_group_ids: a SageMaker VPC config needs both. "
+                               "To fix: add a security group that allows the container's egress to S3/ECR endpoints")]
+        return []
