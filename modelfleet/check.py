@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from modelfleet.errors import ModelfleetError
@@ -92,7 +93,7 @@ class CheckReport:
             table.add_column(column, overflow="fold")
         for v in self.violations:
             style = "red" if v.level == "mandatory" else "yellow"
-            table.add_row(v.rule, f"[{style}]{v.level}[/]", v.stack, v.resource, v.message)
+            table.add_row(v.rule, f"[{style}]{v.level}[/]", escape(v.stack), escape(v.resource), escape(v.message))
         return table
 
     def rules_table(self) -> Table:
@@ -220,7 +221,7 @@ def rules_table(config_dir: Path | None = None) -> Table:
     for column in ("id", "level", "area", "description", "refs"):
         table.add_column(column, overflow="fold")
     for rule in list_rules_json(config_dir):
-        table.add_row(rule["id"], rule["level"], rule["area"], rule["description"], ", ".join(rule["refs"]))
+        table.add_row(rule["id"], rule["level"], rule["area"], escape(rule["description"]), ", ".join(rule["refs"]))
     return table
 
 

@@ -88,10 +88,9 @@ def build_policies(config_loader: ConfigLoader | None = None) -> list[Policy]:
         level, base = resolve(rule, pack_config)
         common = {
             "name": rule.id,
-            "description": rule.description,
+            "description": f"{rule.description}. {rule.why}",
             "enforcement_level": EnforcementLevel(level),
             "config_schema": PolicyConfigSchema(properties=rule.schema()),
-            "remediation_steps": rule.why,
             "tags": [rule.area, *rule.refs],
         }
         if rule.kind == "resource":

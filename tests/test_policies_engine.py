@@ -284,3 +284,18 @@ def test_cli_list_rules(cli) -> None:
     result = CliRunner().invoke(app, ["--list-rules", "--format", "json", "--project-dir", str(project)])
     assert result.exit_code == 0 and calls == []
     assert len(json.loads(result.output)) >= 30
+
+
+def test_table_output_keeps_bracketed_text() -> None:
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    report = CheckReport(
+        1,
+        [Violation("MF-K8S-005", "mandatory", "prod", "srv", "To fix: set drop: [ALL].")],
+        rules=[("MF-K8S-005", "mandatory")],
+        stacks=["prod"],
+    )
+    assert report.render("table", console) is None
+    text = console.export_text()
+    assert "drop: [ALL]." in text and "1 violation(s)" in text
