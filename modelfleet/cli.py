@@ -128,9 +128,11 @@ def schema(
 
 def _register_optional() -> None:
     """Commands whose modules may pull heavier dependencies register lazily-importing wrappers."""
+    from modelfleet.cli_catalog import app as catalog_app
     from modelfleet.cli_check import check_command
 
     app.command("check")(check_command)
+    app.add_typer(catalog_app, name="catalog")
 
 
 _register_optional()

@@ -115,8 +115,17 @@ class _StackBase(_Frozen):
     budget: Annotated[Budget | None, Field(description="Monthly budget.")] = None
     alerts: Annotated[AlertsDestination, Field(description="Where alerts go.")] = AlertsDestination()
     tags: Annotated[dict[str, str], Field(description="Tags/labels added to every resource.")] = {}
+    owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+                                description="Owner label/tag of shared resources (node pools, registries, add-ons).")] = "ml-platform"
     region: Annotated[str | None, Field(description="aws:region or azure-native:location.")] = None
-    images: Annotated[dict[str, str], Field(description="Per-runtime image overrides (e.g. digest-pinned mirrors).")] = {}
+    images: Annotated[dict[str, str], Field(description="Image overrides by runtime (vllm, tgi, ...) or component (device_plugin, storage_initializer), e.g. digest-pinned mirrors.")] = {}
+
+    def shared_labels(self) -> dict[str, str]:
+        """Labels/tags for resources no single model owns."""
+        return {"app.kubernetes.io/managed-by": "modelfleet", "owner": self.owner, **self.tags}
+
+    def image(self, component: str) -> str | None:
+        return self.images.get(component)
 
     def selects(self, model_name: str) -> bool:
         return any(fnmatch.fnmatchcase(model_name, glob) for glob in self.models)

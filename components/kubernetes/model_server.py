@@ -28,13 +28,15 @@ from modelfleet.targets.kubernetes import KSERVE_METRICS
 class ModelServerArgs:
     """placement: the model on this stack; engine: deployment | kserve; node_selector: labels of
     its GPU pool ({} = derive from placement); prometheus_url: what KEDA queries;
-    pull_secret: image pull secret name (external registries), None for none."""
+    pull_secret: image pull secret name (external registries), None for none;
+    storage_initializer_image: override of the pinned model-fetch image."""
 
     placement: Placement
     engine: str = "deployment"
     node_selector: dict[str, str] = field(default_factory=dict)
     prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
     pull_secret: str | None = None
+    storage_initializer_image: str | None = None
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -77,7 +79,7 @@ class ModelServer(pulumi.ComponentResource):
             "serviceAccountName": p.name,
             "automountServiceAccountToken": False,
             "securityContext": pod_security_context(),
-            "initContainers": pod.init_containers(p),
+            "initContainers": pod.init_containers(p, args.storage_initializer_image),
             "containers": [pod.serving_container(p)],
             "volumes": pod.volumes(p),
             "terminationGracePeriodSeconds": 60,
@@ -124,6 +126,10 @@ class ModelServer(pulumi.ComponentResource):
                 f"{name}-scaledobject", api_version=obj["apiVersion"], kind=obj["kind"],
                 metadata=obj["metadata"], spec=obj["spec"], opts=self._in_ns,
             )
+        self._disruption_budget(name, p, selector)
+
+    def _disruption_budget(self, name: str, p: Placement, selector: dict[str, str]) -> None:
+        """With ≥ 2 replicas a node drain may take only one at a time."""
         if p.min_replicas >= 2:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb", metadata=metadata(p.name, p.namespace, p.labels),
@@ -174,3 +180,4 @@ class ModelServer(pulumi.ComponentResource):
             spec={"predictor": predictor},
             opts=self._in_ns,
         )
+        self._disruption_budget(name, p, {"serving.kserve.io/inferenceservice": p.name})

@@ -27,13 +27,23 @@ from components.kubernetes.objects import (
 @dataclass(frozen=True)
 class GpuNodePoolArgs:
     """pool: shape key; accelerator: vocabulary name; nodes: node names; labels: added to
-    every object; install_device_plugin: create the DaemonSet (default True)."""
+    every object; install_device_plugin: create the DaemonSet (default True);
+    device_plugin_image: override of the pinned plugin image (e.g. a digest-pinned mirror)."""
 
     pool: str
     accelerator: str
     nodes: tuple[str, ...]
     labels: dict[str, str] = field(default_factory=dict)
     install_device_plugin: bool = True
+    device_plugin_image: str | None = None
+
+
+# The one justified waiver: the device plugin must create a socket in the kubelet's root-owned
+# plugin directory and serves no HTTP endpoint to probe (the kubelet watches the socket).
+DEVICE_PLUGIN_EXEMPTIONS = {
+    "modelfleet.io/policy-exempt": "MF-K8S-001,MF-K8S-008",
+    "modelfleet.io/policy-exempt-reason": "device plugin writes /var/lib/kubelet/device-plugins (root-owned) and has no HTTP endpoint",
+}
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -55,7 +65,8 @@ class GpuNodePool(pulumi.ComponentResource):
             plugin_labels = {**args.labels, "app.kubernetes.io/name": "nvidia-device-plugin", POOL_LABEL: args.pool}
             k8s.apps.v1.DaemonSet(
                 f"{name}-device-plugin",
-                metadata=metadata(f"nvidia-device-plugin-{args.pool}", "kube-system", plugin_labels),
+                metadata=metadata(f"nvidia-device-plugin-{args.pool}", "kube-system", plugin_labels,
+                                  annotations=DEVICE_PLUGIN_EXEMPTIONS),
                 spec={
                     "selector": {"matchLabels": {"app.kubernetes.io/name": "nvidia-device-plugin", POOL_LABEL: args.pool}},
                     "updateStrategy": {"type": "RollingUpdate"},
@@ -68,10 +79,10 @@ class GpuNodePool(pulumi.ComponentResource):
                             "automountServiceAccountToken": False,
                             "containers": [{
                                 "name": "nvidia-device-plugin",
-                                "image": runtime_data()["device_plugin"],
+                                "image": args.device_plugin_image or runtime_data()["device_plugin"],
                                 "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
-                                # the plugin registers with the kubelet through a host socket; it needs no
-                                # privilege beyond that mount, so it runs with the hardened context
+                                # root only to create its socket in the kubelet's root-owned directory;
+                                # otherwise the hardened context (no capabilities, read-only root)
                                 "securityContext": {**container_security_context(), "runAsNonRoot": False, "runAsUser": 0},
                                 "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
                                               "limits": {"cpu": "50m", "memory": "64Mi"}},

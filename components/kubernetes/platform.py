@@ -40,8 +40,9 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
     endpoints = {}
     for p in sp.placements:
         selector = {POOL_LABEL: p.shape.key, ACCELERATOR_LABEL: p.accelerator or ""} if p.shape else {}
-        server = ModelServer(p.name, ModelServerArgs(p, stack.serving, selector, stack.addons.prometheus_url, pull_secret),
-                             server_opts)
+        args = ModelServerArgs(p, stack.serving, selector, stack.addons.prometheus_url, pull_secret,
+                               stack.image("storage_initializer"))
+        server = ModelServer(p.name, args, server_opts)
         endpoints[p.model] = server.url
     return endpoints
 
@@ -52,9 +53,9 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     provider = k8s.Provider(f"{stack.stack}-k8s", context=stack.cluster.context) if stack.cluster.context else None
     opts = pulumi.ResourceOptions(provider=provider)
     pools = [
-        GpuNodePool(f"gpu-{key}", GpuNodePoolArgs(key, shape.accelerator or "", shape.nodes,
-                                                  {"app.kubernetes.io/managed-by": "modelfleet", **stack.tags},
-                                                  stack.addons.nvidia_device_plugin == "install"), opts)
+        GpuNodePool(f"gpu-{key}", GpuNodePoolArgs(key, shape.accelerator or "", shape.nodes, stack.shared_labels(),
+                                                  stack.addons.nvidia_device_plugin == "install",
+                                                  stack.image("device_plugin")), opts)
         for key, (shape, _) in sp.shapes().items()
     ]
     return deploy_serving(sp, provider, depends_on=list(pools))

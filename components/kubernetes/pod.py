@@ -83,13 +83,14 @@ def volumes(p: Placement) -> list[dict[str, Any]]:
     return out
 
 
-def init_containers(p: Placement) -> list[dict[str, Any]]:
-    """Download the model into the shared volume before the server starts."""
+def init_containers(p: Placement, image: str | None = None) -> list[dict[str, Any]]:
+    """Download the model into the shared volume before the server starts (`image` overrides
+    the pinned storage-initializer image)."""
     if not p.spec.model.uri.startswith(FETCHED_SCHEMES):
         return []
     return [{
         "name": "fetch-model",
-        "image": runtime_data()["storage_initializer"],
+        "image": image or runtime_data()["storage_initializer"],
         "args": [p.spec.model.uri, MODEL_DIR],
         "resources": resources_for(1, 2, 0),
         "securityContext": container_security_context(),

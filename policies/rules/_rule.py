@@ -70,7 +70,7 @@ class Rule:
         config: Mapping[str, Any],
         options: Mapping[str, Any] | None = None,
     ) -> list[str]:
-        if self.kind != "resource" or not self.applies_to(resource_type):
+        if self.kind != "resource" or not self.applies_to(resource_type) or self.id in exemptions(props):
             return []
         if self.uses_options:
             return list(self.fn(resource_type, props, config, options=dict(options or {})))
@@ -79,4 +79,20 @@ class Rule:
     def check_stack(self, resources: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> list[tuple[str, str]]:
         if self.kind != "stack":
             return []
-        return [(str(name), str(msg)) for name, msg in self.fn(list(resources), config)]
+        exempt = {str(r.get("name")) for r in resources if self.id in exemptions(r.get("props") or {})}
+        return [(str(name), str(msg)) for name, msg in self.fn(list(resources), config) if str(name) not in exempt]
+
+
+EXEMPT_ANNOTATION = "modelfleet.io/policy-exempt"
+EXEMPT_REASON_ANNOTATION = "modelfleet.io/policy-exempt-reason"
+
+
+def exemptions(props: Mapping[str, Any]) -> set[str]:
+    """Rule ids a Kubernetes object opts out of, through the `modelfleet.io/policy-exempt`
+    annotation (comma-separated ids). An exemption only counts with a written reason in
+    `modelfleet.io/policy-exempt-reason`, so every waiver is justified where it is made."""
+    metadata = props.get("metadata") if hasattr(props, "get") else None
+    annotations = metadata.get("annotations") if hasattr(metadata, "get") else None
+    if not hasattr(annotations, "get") or not str(annotations.get(EXEMPT_REASON_ANNOTATION) or "").strip():
+        return set()
+    return {part.strip() for part in str(annotations.get(EXEMPT_ANNOTATION) or "").split(",") if part.strip()}
