@@ -130,7 +130,8 @@ def _parse_accelerator(value: Any) -> Any:
 
 
 class Resources(_Frozen):
-    accelerator: Annotated[AcceleratorRequest | None, BeforeValidator(_parse_accelerator),
+    accelerator: Annotated[AcceleratorRequest | None,
+                           BeforeValidator(_parse_accelerator, json_schema_input_type=str | AcceleratorRequest | None),
                            Field(description="GPU per replica: NAME[:COUNT], {min_memory_gib, count}, or none for CPU-only.")] = None
     cpu: Annotated[float, Field(gt=0, le=192, description="vCPUs per replica (request = limit).")] = 1
     memory_gib: Annotated[float, Field(gt=0, le=2048, description="Memory per replica in GiB (request = limit).")] = 2
@@ -219,7 +220,7 @@ class ModelSpec(_Frozen):
     """One model and how to serve it, for one environment once overrides are applied."""
 
     name: Annotated[str, BeforeValidator(_name), Field(description="DNS-1123 label, at most 40 characters; platform names derive from it.")]
-    version: Annotated[str, BeforeValidator(_to_str), Field(min_length=1, max_length=63, description="Model version; a label on every resource.")]
+    version: Annotated[str, BeforeValidator(_to_str, json_schema_input_type=str | float | int), Field(min_length=1, max_length=63, description="Model version; a label on every resource.")]
     owner: Annotated[str, BeforeValidator(_label_value), Field(description="Owning team; a label/tag on every resource.")]
     description: Annotated[str, Field(description="What the model does.")] = ""
     model: Annotated[ModelSource, Field(description="The artifact to serve.")]
