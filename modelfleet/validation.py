@@ -12,8 +12,8 @@ import typing
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from pydantic_core import PydanticCustomError
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from modelfleet.errors import Problem
 from modelfleet.yamlmarks import Marks
