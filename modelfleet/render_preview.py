@@ -43,6 +43,8 @@ def _summary(r: PlannedResource) -> str:
         bits.append(f"nodes={as_int(scaling.get('minSize'))}..{as_int(scaling.get('maxSize'))}")
     if "minCapacity" in inputs:
         bits.append(f"capacity={as_int(inputs['minCapacity'])}..{as_int(inputs.get('maxCapacity'))}")
+    for group in spec.get("groups") or []:
+        bits.append("alerts: " + "; ".join(rule["annotations"]["summary"].split(": ", 1)[-1] for rule in group.get("rules", [])))
     if "taints" in spec:
         bits.append("taint=" + ",".join(f"{t.get('key')}={t.get('value')}:{t.get('effect')}" for t in spec["taints"]))
     return "  ".join(bits)

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubernetes import autoscaling, pod
+from components.kubernetes import autoscaling, monitoring, pod
 from components.kubernetes.objects import GPU_RESOURCE, KSERVE_API, metadata, pod_security_context, runtime_data
 from modelfleet.placement import Placement
 from modelfleet.targets.kubernetes import KSERVE_METRICS
@@ -29,7 +29,8 @@ class ModelServerArgs:
     """placement: the model on this stack; engine: deployment | kserve; node_selector: labels of
     its GPU pool ({} = derive from placement); prometheus_url: what KEDA queries;
     pull_secret: image pull secret name (external registries), None for none;
-    storage_initializer_image: override of the pinned model-fetch image."""
+    storage_initializer_image: override of the pinned model-fetch image;
+    alert_receiver: Alertmanager receiver the model's alerts route to."""
 
     placement: Placement
     engine: str = "deployment"
@@ -37,6 +38,7 @@ class ModelServerArgs:
     prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
     pull_secret: str | None = None
     storage_initializer_image: str | None = None
+    alert_receiver: str | None = None
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -70,8 +72,19 @@ class ModelServer(pulumi.ComponentResource):
         else:
             self._deployment(name, args, pod_spec)
             host = f"{p.name}.{p.namespace}.svc.cluster.local"
+        if p.spec.monitoring.enabled:
+            self._monitoring(name, args)
         self.url = pulumi.Output.from_input(f"http://{host}")
         self.register_outputs({"url": self.url})
+
+    def _monitoring(self, name: str, args: ModelServerArgs) -> None:
+        p = args.placement
+        for role, obj in (("podmonitor", monitoring.pod_monitor(p, args.engine)),
+                          ("alerts", monitoring.prometheus_rule(p, args.alert_receiver))):
+            k8s.apiextensions.CustomResource(f"{name}-{role}", api_version=obj["apiVersion"], kind=obj["kind"],
+                                             metadata=obj["metadata"], spec=obj["spec"], opts=self._in_ns)
+        board = monitoring.dashboard_config_map(p)
+        k8s.core.v1.ConfigMap(f"{name}-dashboard", metadata=board["metadata"], data=board["data"], opts=self._in_ns)
 
     def _pod_spec(self, args: ModelServerArgs) -> dict[str, Any]:
         p = args.placement
