@@ -25,6 +25,15 @@ SAGEMAKER_NAME_LIMIT = 63
 SAGEMAKER_NAME_INVALID = r"[^a-z0-9-]"
 VARIANT = "AllTraffic"
 MAX_WAIT_SECONDS = 3600  # BlueGreenUpdatePolicy WaitIntervalInSeconds upper bound
+# Instance families with local NVMe instance storage: CreateEndpointConfig rejects a KmsKeyId for
+# them (the instance store is encrypted by the hardware at rest).
+LOCAL_NVME_FAMILIES = frozenset({"c5d", "m5d", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"})
+
+
+def accepts_volume_kms_key(instance_type: str) -> bool:
+    """False for instance types whose storage is local NVMe (`ml.g5.xlarge` → family g5)."""
+    family = instance_type.removeprefix("ml.").split(".")[0]
+    return family not in LOCAL_NVME_FAMILIES
 
 
 def endpoint_name(spec_name: str, stack: str) -> str:
@@ -81,6 +90,10 @@ class SageMakerTarget(Target):
 
         offer, problems = choose_offer(spec, stack, "sagemaker", spot=False)
         diagnostics.extend(problems)
+        if offer is not None and stack.kms_key_arn and not accepts_volume_kms_key(offer.instance_type):
+            add("warning", "modelfleet:kms_key_arn",
+                f"{offer.instance_type} keeps the model on local NVMe storage, which AWS encrypts with a hardware key; "
+                "SageMaker accepts no KMS key for such instances, so the stack's key encrypts data capture only")
         gpus = spec.resources.accelerator.count if spec.resources.accelerator else 0
         image = ""
         if offer is not None:

@@ -1,0 +1,38 @@
+"""Small AWS helpers shared by the EKS and SageMaker platforms.
+
+- `is_production(env)`: which environments get `protect` on stateful resources.
+- `stack_tags(stack)`: tags for stack-level resources (registries, cluster, network).
+- `assume_role_policy(service)`: trust policy JSON for one AWS service principal.
+- `policy_json(statements)`: an IAM policy document as JSON text (inputs may be Outputs).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+
+from modelfleet.environment import AnyStack
+
+PRODUCTION = ("prod", "production")
+
+
+def is_production(environment: str) -> bool:
+    return environment.lower() in PRODUCTION
+
+
+def stack_tags(stack: AnyStack) -> dict[str, str]:
+    return {"modelfleet:stack": stack.stack, "modelfleet:environment": stack.environment,
+            "managed-by": "modelfleet", **stack.tags}
+
+
+def assume_role_policy(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
+    """Statements may hold Outputs (ARNs of resources created in the same program)."""
+    return pulumi.Output.from_input(statements).apply(
+        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True))

@@ -1,0 +1,182 @@
+"""`SageMakerEndpoint`: one model as a SageMaker real-time endpoint with safe rollout and autoscaling.
+
+Registers, under the component:
+- an execution role scoped to THIS model (`sagemaker_config.execution_role_statements`; no
+  managed FullAccess policy);
+- `Model` (the placement's image, S3 model data, runtime environment; network isolation and
+  the VPC config when the stack gives subnets);
+- `EndpointConfiguration` (placement instance type, initial count = min replicas, the stack's
+  KMS key where the instance type accepts one, data capture when sampled);
+- CloudWatch alarms: 5xx share ≥ `alerts.error_rate_percent` and ModelLatency p99 ≥
+  `alerts.latency_p99_ms` (ModelLatency is in microseconds), plus GPU saturation; they notify
+  `sns_topic_arn` when set, and the ones in `rollout.rollback_on` roll a deployment back;
+- `Endpoint` with the blue/green deployment config of `rollout`;
+- an Application Auto Scaling target (min/max replicas) and a target-tracking policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.common import assume_role_policy, policy_json
+from components.aws.sagemaker_config import (
+    deployment_config,
+    execution_role_statements,
+    model_data,
+    scaling_policy,
+)
+from modelfleet.placement import Placement
+from modelfleet.targets.aws_offers import partition
+from modelfleet.targets.sagemaker import accepts_volume_kms_key
+
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+ALARM_PERIOD_S = 300  # "5xx share over 5 minutes", and p99 over the same window
+
+
+@dataclass(frozen=True)
+class SageMakerEndpointArgs:
+    """placement: the model on this stack; environment: container variables; region;
+    repository_arns: ECR repositories the role may pull from; subnet_ids / security_group_ids:
+    VPC config + network isolation when given (default none); kms_key_arn: stack key (default
+    None); sns_topic_arn: alarm notifications (default None); capture_bucket_arn /
+    capture_s3_uri: where data capture goes (required when the spec samples)."""
+
+    placement: Placement
+    environment: dict[str, str]
+    region: str
+    repository_arns: list[Any] = field(default_factory=list)
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    kms_key_arn: str | None = None
+    sns_topic_arn: str | None = None
+    capture_bucket_arn: Any | None = None
+    capture_s3_uri: Any | None = None
+
+
+class SageMakerEndpoint(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    endpoint_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SageMakerEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelfleet:aws:SageMakerEndpoint", name, None, opts)
+        p = args.placement
+        spec = p.spec
+        assert p.offer is not None
+        child = pulumi.ResourceOptions(parent=self)
+        endpoint_name, variant = p.names["endpoint"], p.names["variant"]
+        in_vpc = bool(args.subnet_ids)
+        capturing = spec.monitoring.data_capture.sample_percent > 0 and args.capture_s3_uri is not None
+
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy("sagemaker.amazonaws.com"),
+                            description=f"SageMaker execution role of {p.model} on {p.stack}", tags=p.tags, opts=child)
+        aws.iam.RolePolicy(f"{name}-role-policy", role=role.id, policy=policy_json(execution_role_statements(
+            partition=partition(args.region), region=args.region, endpoint=endpoint_name, model_uri=spec.model.uri,
+            repository_arns=args.repository_arns, capture_bucket_arn=args.capture_bucket_arn if capturing else None,
+            kms_key_arn=args.kms_key_arn, in_vpc=in_vpc)), opts=child)
+
+        container: dict[str, Any] = {"image": p.image, "environment": args.environment, **model_data(spec.model.uri)}
+        model = aws.sagemaker.Model(
+            f"{name}-model", execution_role_arn=role.arn, primary_container=container,
+            # no outbound network from the container: weights come from S3 via SageMaker, not the internet
+            enable_network_isolation=in_vpc,
+            vpc_config={"subnets": list(args.subnet_ids), "security_group_ids": list(args.security_group_ids)} if in_vpc else None,
+            tags=p.tags, opts=child)
+
+        variant_args = {
+            "variant_name": variant, "model_name": model.name, "instance_type": p.offer.instance_type,
+            "initial_instance_count": p.min_replicas,
+            # large weights take a while to download and load: bound both by the spec, not SageMaker's defaults
+            "model_data_download_timeout_in_seconds": min(3600, max(600, int(spec.model.size_gib * 30))),
+            "container_startup_health_check_timeout_in_seconds": min(3600, max(600, spec.serving.health.initial_delay_s * 2)),
+        }
+        config_args: dict[str, Any] = {"production_variants": [variant_args], "tags": p.tags}
+        if args.kms_key_arn and accepts_volume_kms_key(p.offer.instance_type):
+            config_args["kms_key_arn"] = args.kms_key_arn
+        if capturing:
+            config_args["data_capture_config"] = {
+                "enable_capture": True,
+                "initial_sampling_percentage": max(1, round(spec.monitoring.data_capture.sample_percent)),
+                "destination_s3_uri": args.capture_s3_uri,
+                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+                "kms_key_id": args.kms_key_arn,
+            }
+        config = aws.sagemaker.EndpointConfiguration(
+            f"{name}-config", **config_args,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # the scalable target carries min_replicas; recreating the config (and a blue/green
+                # deployment) only to change the start count would reset the fleet the autoscaler sized
+                ignore_changes=["productionVariants[0].initialInstanceCount"]))
+
+        rollback = self._alarms(name, p, endpoint_name, variant, args.sns_topic_arn)
+        endpoint = aws.sagemaker.Endpoint(
+            f"{name}-endpoint", name=endpoint_name, endpoint_config_name=config.name,
+            deployment_config=deployment_config(spec.rollout, rollback), tags=p.tags, opts=child)
+
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling-target", service_namespace="sagemaker",
+            resource_id=endpoint.name.apply(lambda n: f"endpoint/{n}/variant/{variant}"),
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=p.min_replicas, max_capacity=p.max_replicas, tags=p.tags, opts=child)
+        aws.appautoscaling.Policy(
+            f"{name}-scaling-policy", policy_type="TargetTrackingScaling", service_namespace=target.service_namespace,
+            resource_id=target.resource_id, scalable_dimension=target.scalable_dimension,
+            target_tracking_scaling_policy_configuration=scaling_policy(
+                spec.autoscaling, endpoint_name, variant, p.offer.gpu_count if p.gpus_per_replica else 0, p.offer.vcpus),
+            opts=child)
+
+        self.endpoint_name = endpoint.name
+        self.url = endpoint.name.apply(lambda n: f"https://runtime.sagemaker.{args.region}.amazonaws.com/endpoints/{n}/invocations")
+        self.register_outputs({"endpoint_name": self.endpoint_name, "url": self.url})
+
+    def _alarms(self, name: str, p: Placement, endpoint: str, variant: str, sns_topic_arn: str | None) -> list[Any]:
+        """Create the alarms; return the names that roll a deployment back."""
+        spec = p.spec
+        alerts, monitoring = spec.monitoring.alerts, spec.monitoring.enabled
+        child = pulumi.ResourceOptions(parent=self)
+        actions = [sns_topic_arn] if sns_topic_arn and monitoring else []
+        dims = {"EndpointName": endpoint, "VariantName": variant}
+        common = {"alarm_actions": actions, "ok_actions": actions, "treat_missing_data": "notBreaching",
+                  "comparison_operator": "GreaterThanOrEqualToThreshold", "evaluation_periods": 1, "tags": p.tags}
+        rollback: list[Any] = []
+        if monitoring or "error_rate" in spec.rollout.rollback_on:
+            alarm = aws.cloudwatch.MetricAlarm(
+                f"{name}-5xx-alarm", name=f"{endpoint}-5xx-rate", threshold=alerts.error_rate_percent,
+                alarm_description=f"{p.model}: 5xx share of invocations ≥ {alerts.error_rate_percent:g} % over 5 minutes",
+                metric_queries=[
+                    _metric("errors", "Invocation5XXErrors", dims),
+                    _metric("invocations", "Invocations", dims),
+                    {"id": "rate", "expression": "IF(invocations > 0, 100 * errors / invocations, 0)",
+                     "label": "5xx percent", "return_data": True},
+                ], **common, opts=child)
+            if "error_rate" in spec.rollout.rollback_on:
+                rollback.append(alarm.name)
+        if monitoring or "latency_p99" in spec.rollout.rollback_on:
+            alarm = aws.cloudwatch.MetricAlarm(
+                f"{name}-latency-alarm", name=f"{endpoint}-latency-p99",
+                alarm_description=f"{p.model}: ModelLatency p99 ≥ {alerts.latency_p99_ms:g} ms",
+                namespace=SAGEMAKER_NAMESPACE, metric_name="ModelLatency", dimensions=dims, extended_statistic="p99",
+                period=ALARM_PERIOD_S,
+                threshold=alerts.latency_p99_ms * 1000,  # ModelLatency is reported in microseconds
+                **common, opts=child)
+            if "latency_p99" in spec.rollout.rollback_on:
+                rollback.append(alarm.name)
+        if monitoring and p.gpus_per_replica and p.offer is not None:
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-gpu-alarm", name=f"{endpoint}-gpu-saturated",
+                alarm_description=f"{p.model}: GPU utilization ≥ {alerts.gpu_utilization_percent:g} % for 15 minutes",
+                namespace="/aws/sagemaker/Endpoints", metric_name="GPUUtilization", dimensions=dims, statistic="Average",
+                period=ALARM_PERIOD_S,
+                threshold=alerts.gpu_utilization_percent * p.offer.gpu_count,  # summed over the instance's GPUs
+                **{**common, "evaluation_periods": 3}, opts=child)
+        return rollback
+
+
+def _metric(metric_id: str, metric_name: str, dims: dict[str, str]) -> dict[str, Any]:
+    return {"id": metric_id, "return_data": False, "metric": {
+        "namespace": SAGEMAKER_NAMESPACE, "metric_name": metric_name, "dimensions": dims,
+        "period": ALARM_PERIOD_S, "stat": "Sum"}}

@@ -1,0 +1,69 @@
+"""The SageMaker platform: an ECR repository and a `SageMakerEndpoint` per model, plus one
+data-capture bucket for the stack when any model samples requests.
+
+`deploy(sp)` returns each model's SageMaker Runtime invocation URL (callers sign requests
+with SigV4; there is no unauthenticated URL).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.common import is_production, stack_tags
+from components.aws.registry import model_repositories
+from components.aws.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
+from modelfleet.aws_images import container_environment, ecr_repository_arn
+from modelfleet.environment import SageMakerStack
+from modelfleet.placement import Placement, StackPlacement
+
+
+def captures(p: Placement) -> bool:
+    return p.spec.monitoring.enabled and p.spec.monitoring.data_capture.sample_percent > 0
+
+
+class CaptureBucket(pulumi.ComponentResource):
+    """Private, encrypted bucket for request/response capture (drift analysis); retained on
+    destroy because it holds evidence, protected in production."""
+
+    def __init__(self, name: str, stack: SageMakerStack, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelfleet:aws:CaptureBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=False, tags=stack_tags(stack),
+                               opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True,
+                                                           protect=is_production(stack.environment)))
+        aws.s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
+                                       block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+                                       opts=child)
+        default = ({"sse_algorithm": "aws:kms", "kms_master_key_id": stack.kms_key_arn} if stack.kms_key_arn
+                   else {"sse_algorithm": "AES256"})
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption", bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": bool(stack.kms_key_arn)}],
+            opts=child)
+        self.arn = bucket.arn
+        self.uri = bucket.id.apply(lambda b: f"s3://{b}")  # a bucket's id is its name
+        self.register_outputs({"arn": self.arn, "uri": self.uri})
+
+
+def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
+    stack = sp.stack
+    assert isinstance(stack, SageMakerStack) and stack.region
+    repos = model_repositories(sp)
+    bucket = CaptureBucket(f"{stack.stack}-capture", stack) if any(captures(p) for p in sp.placements) else None
+    urls: dict[str, pulumi.Output[str]] = {}
+    for p in sp.placements:
+        assert p.offer is not None
+        environment, _ = container_environment(p.spec, p.offer.gpu_count if p.gpus_per_replica else 0)
+        arns: list[object] = [repos[p.model].arn] if p.model in repos else []
+        image_repo = ecr_repository_arn(p.image)
+        if image_repo:
+            arns.append(image_repo)
+        endpoint = SageMakerEndpoint(p.name, SageMakerEndpointArgs(
+            placement=p, environment=environment, region=stack.region, repository_arns=arns,
+            subnet_ids=stack.subnet_ids, security_group_ids=stack.security_group_ids, kms_key_arn=stack.kms_key_arn,
+            sns_topic_arn=stack.alerts.sns_topic_arn,
+            capture_bucket_arn=bucket.arn if bucket and captures(p) else None,
+            capture_s3_uri=bucket.uri.apply(lambda uri, e=p.names["endpoint"]: f"{uri}/{e}") if bucket and captures(p) else None))
+        urls[p.model] = endpoint.url
+    return urls
