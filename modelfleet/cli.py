@@ -133,6 +133,10 @@ def _register_optional() -> None:
 
     app.command("check")(check_command)
     app.add_typer(catalog_app, name="catalog")
+    from modelfleet.cli_delivery import build_command, render_command
+
+    app.command("render")(render_command)
+    app.command("build")(build_command)
 
 
 _register_optional()
