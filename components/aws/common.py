@@ -4,11 +4,15 @@
 - `stack_tags(stack)`: tags for stack-level resources (registries, cluster, network).
 - `assume_role_policy(service)`: trust policy JSON for one AWS service principal.
 - `policy_json(statements)`: an IAM policy document as JSON text (inputs may be Outputs).
+- `ec2`, `s3`: those `pulumi_aws` modules, imported without their import-time deprecation notices.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import warnings
+from types import ModuleType
 from typing import Any
 
 import pulumi
@@ -16,6 +20,19 @@ import pulumi
 from modelfleet.environment import AnyStack
 
 PRODUCTION = ("prod", "production")
+
+
+def _quiet_import(module_name: str, touch: str) -> ModuleType:
+    with warnings.catch_warnings():
+        # these pulumi_aws modules warn at import time about deprecated resources modelfleet never uses
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = importlib.import_module(module_name)
+        getattr(module, touch)  # pulumi_aws modules load lazily: touch one name to run the import now
+        return module
+
+
+ec2 = _quiet_import("pulumi_aws.ec2", "Vpc")
+s3 = _quiet_import("pulumi_aws.s3", "Bucket")
 
 
 def is_production(environment: str) -> bool:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.common import ec2
+
 
 @dataclass(frozen=True)
 class EksNetworkArgs:
@@ -42,33 +44,33 @@ class EksNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOptions(parent=self)).names
         shared = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
-        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True,
+        vpc = ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True,
                           tags={**args.tags, "Name": f"{args.cluster_name}-vpc"}, opts=child)
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=args.tags, opts=child)
-        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
+        igw = ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=args.tags, opts=child)
+        public_rt = ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
                                        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}], tags=args.tags, opts=child)
         publics, privates = [], []
         for i in range(args.zone_count):
             zone = zones.apply(lambda names, i=i: names[i])
-            public = aws.ec2.Subnet(f"{name}-public-{i}", vpc_id=vpc.id, availability_zone=zone,
+            public = ec2.Subnet(f"{name}-public-{i}", vpc_id=vpc.id, availability_zone=zone,
                                     cidr_block=_subnet_cidr(args.cidr, i), map_public_ip_on_launch=False,
                                     tags={**args.tags, **shared, "kubernetes.io/role/elb": "1", "Name": f"{args.cluster_name}-public-{i}"},
                                     opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-public-{i}-rta", subnet_id=public.id, route_table_id=public_rt.id, opts=child)
+            ec2.RouteTableAssociation(f"{name}-public-{i}-rta", subnet_id=public.id, route_table_id=public_rt.id, opts=child)
             publics.append(public)
-        eip = aws.ec2.Eip(f"{name}-nat-eip", domain="vpc", tags=args.tags, opts=child)
-        nat = aws.ec2.NatGateway(f"{name}-nat", subnet_id=publics[0].id, allocation_id=eip.id, tags=args.tags,
+        eip = ec2.Eip(f"{name}-nat-eip", domain="vpc", tags=args.tags, opts=child)
+        nat = ec2.NatGateway(f"{name}-nat", subnet_id=publics[0].id, allocation_id=eip.id, tags=args.tags,
                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
-        private_rt = aws.ec2.RouteTable(f"{name}-private-rt", vpc_id=vpc.id,
+        private_rt = ec2.RouteTable(f"{name}-private-rt", vpc_id=vpc.id,
                                         routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}], tags=args.tags, opts=child)
         for i in range(args.zone_count):
             zone = zones.apply(lambda names, i=i: names[i])
-            private = aws.ec2.Subnet(f"{name}-private-{i}", vpc_id=vpc.id, availability_zone=zone,
+            private = ec2.Subnet(f"{name}-private-{i}", vpc_id=vpc.id, availability_zone=zone,
                                      cidr_block=_subnet_cidr(args.cidr, i + 8),
                                      tags={**args.tags, **shared, "kubernetes.io/role/internal-elb": "1",
                                            "Name": f"{args.cluster_name}-private-{i}"},
                                      opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-private-{i}-rta", subnet_id=private.id, route_table_id=private_rt.id, opts=child)
+            ec2.RouteTableAssociation(f"{name}-private-{i}-rta", subnet_id=private.id, route_table_id=private_rt.id, opts=child)
             privates.append(private)
         self.vpc_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in privates]).apply(list)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.common import assume_role_policy
+from components.aws.common import assume_role_policy, ec2
 from components.kubernetes.objects import ACCELERATOR_LABEL, GPU_TAINT, POOL_LABEL
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
@@ -81,7 +81,7 @@ class EksGpuNodeGroup(pulumi.ComponentResource):
         ]
         # bottlerocket keeps the OS on /dev/xvda and containers/images on the /dev/xvdb data volume
         device = "/dev/xvdb" if args.ami == "bottlerocket" else "/dev/xvda"
-        template = aws.ec2.LaunchTemplate(
+        template = ec2.LaunchTemplate(
             f"{name}-lt",
             description=f"modelfleet pool {args.pool}: IMDSv2 only, encrypted gp3",
             metadata_options={

@@ -8,9 +8,8 @@ with SigV4; there is no unauthenticated URL).
 from __future__ import annotations
 
 import pulumi
-import pulumi_aws as aws
 
-from components.aws.common import is_production, stack_tags
+from components.aws.common import is_production, s3, stack_tags
 from components.aws.registry import model_repositories
 from components.aws.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from modelfleet.aws_images import container_environment, ecr_repository_arn
@@ -29,15 +28,15 @@ class CaptureBucket(pulumi.ComponentResource):
     def __init__(self, name: str, stack: SageMakerStack, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelfleet:aws:CaptureBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=False, tags=stack_tags(stack),
+        bucket = s3.Bucket(f"{name}-bucket", force_destroy=False, tags=stack_tags(stack),
                                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True,
                                                            protect=is_production(stack.environment)))
-        aws.s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
+        s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
                                        block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
                                        opts=child)
         default = ({"sse_algorithm": "aws:kms", "kms_master_key_id": stack.kms_key_arn} if stack.kms_key_arn
                    else {"sse_algorithm": "AES256"})
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption", bucket=bucket.id,
             rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": bool(stack.kms_key_arn)}],
             opts=child)
