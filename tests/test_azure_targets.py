@@ -144,8 +144,15 @@ def test_queue_depth_and_auth_none_are_refused_on_azureml():
 def test_spot_on_azureml_is_a_warning_and_places_on_demand():
     sp = place_stack(azureml_stack(), [spec(extra="spot: true")])
     assert not sp.errors
-    assert [d.field for d in sp.diagnostics] == ["spot"]
+    assert "spot" in [d.field for d in sp.diagnostics if d.level == "warning"]
     assert not by_model(sp)["probe"].shape.spot
+
+
+def test_azureml_fallbacks_for_non_azure_weights_and_server_args_are_warnings():
+    sp = place_stack(azureml_stack(), [f for f in SPECS if f.name == "llama3-8b-chat"])
+    warnings = {d.field: d.message for d in sp.diagnostics if d.level == "warning"}
+    assert "MODEL_URI" in warnings["model.uri"] and "az://" in warnings["model.uri"]
+    assert "SERVING_ARGS" in warnings["serving.args"]
 
 
 def test_existing_aks_cluster_needs_name_and_resource_group():

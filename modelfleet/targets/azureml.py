@@ -26,7 +26,8 @@ from modelfleet.targets.aks import accelerator_diagnostics, choose_offer, shape_
 ENDPOINT_MAX = 32
 ENDPOINT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 STABLE, CANDIDATE = "blue", "green"
-MAX_MIRROR_PERCENT = 50  # Azure ML mirrors at most half of the live traffic
+MAX_MIRROR_PERCENT = 50
+AZURE_READABLE = ("az://", "models:/")  # Azure ML mirrors at most half of the live traffic
 
 
 def endpoint_name(stack: str, model: str) -> str:
@@ -114,5 +115,29 @@ class AzureMLTarget(Target):
                                   "Entra ID token), or serve on AKS where an unauthenticated Service is possible"))
         if spec.spot:
             out.append(Diagnostic("warning", spec.name, "spot", f"{self.UNSUPPORTED['spot']}; the model runs on on-demand instances"))
+        if not spec.model.uri.startswith(AZURE_READABLE):
+            out.append(Diagnostic("warning", spec.name, "model.uri",
+                                  f"Azure ML registers and mounts models only from Azure storage (az://) or its MLflow registry "
+                                  f"(models:/); {spec.model.uri.split('://')[0]}:// weights are not registered and the serving "
+                                  "container gets MODEL_URI to download them with its own credentials (documented fallback). "
+                                  "To have Azure ML mount them: copy the weights to Blob storage and use az://"))
+        if spec.serving.args:
+            out.append(Diagnostic("warning", spec.name, "serving.args",
+                                  "Azure ML runs a custom container's own entrypoint and has no arguments field: serving.args "
+                                  "reach the container as the SERVING_ARGS environment variable, which the image's entrypoint "
+                                  "must expand (images from `modelfleet build` do); otherwise bake them into the image"))
         return out
+
+    def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
+        assert isinstance(stack, AzureMLStack)
+        ws = stack.workspace
+        if not ws.name:
+            return [Diagnostic("error", "", "modelfleet:workspace.name",
+                               "the Azure ML workspace needs a name (the existing one, or the one to create). "
+                               "To fix: set modelfleet:workspace.name")]
+        if not ws.create and not ws.resource_group:
+            return [Diagnostic("error", "", "modelfleet:workspace.resource_group",
+                               "an existing workspace is looked up by name and resource group. "
+                               "To fix: set modelfleet:workspace.resource_group, or create: true")]
+        return []
 

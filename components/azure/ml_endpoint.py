@@ -1,0 +1,156 @@
+"""`AzureMLEndpoint`: one model as an Azure ML managed online endpoint.
+
+Children (all tagged with the placement's tags):
+- model: `ModelContainer` + `ModelVersion` for az:// URIs (registered from Blob and
+  mounted into the container); models:/ URIs already live in the workspace's MLflow
+  registry and are referenced; other schemes are passed to the container as MODEL_URI.
+- environment: `EnvironmentContainer` + `EnvironmentVersion` with the serving image and
+  its liveness/readiness/scoring routes (version = hash of image and routes: immutable).
+- `OnlineEndpoint`: Entra ID tokens (`AADToken`), system-assigned identity (granted AcrPull
+  on the stack's registry before any deployment pulls), public network access Disabled
+  unless `network.public`.
+- one `OnlineDeployment` per rollout slot ("blue" stable, "green" new) with the instance
+  type from placement, probes from `serving.health`, request settings, and an Azure Monitor
+  `AutoscaleSetting` (see `components.azure.autoscale`).
+- the traffic map: Azure ML rejects traffic to deployments that do not exist yet, so the
+  endpoint is created without traffic and a follow-up ARM deployment (`-traffic`,
+  incremental) re-applies the same endpoint with `traffic`/`mirrorTraffic` after the
+  deployments are up. The endpoint resource ignores those two fields: the follow-up owns them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.azure import autoscale
+from components.azure.ml_model import environment_version, model_reference
+from components.azure.registry import acr_pull
+from modelfleet.naming import fit
+from modelfleet.placement import Placement
+from modelfleet.targets.azureml import candidate_bounds, traffic_plan
+
+ENDPOINT_API_VERSION = "2025-12-01"  # the API version azure-native 3.x uses for online endpoints
+DEFAULT_MAX_CONCURRENT = 16  # Azure ML's default of 1 would serialise requests that GPU servers batch
+LLM_RUNTIMES = ("vllm", "tgi")
+
+
+@dataclass(frozen=True)
+class AzureMLEndpointArgs:
+    """placement: the model on this stack; workspace_name/resource_group/location: the
+    workspace; registry_id: ACR to grant AcrPull on (None = none); production: protect the
+    endpoint (default False); stable_version: model version the "blue" slot keeps serving
+    during a canary/blue-green (None = the spec's version)."""
+
+    placement: Placement
+    workspace_name: pulumi.Input[str]
+    resource_group: pulumi.Input[str]
+    location: str
+    registry_id: pulumi.Input[str] | None = None
+    production: bool = False
+    stable_version: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class AzureMLEndpoint(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AzureMLEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelfleet:azure:AzureMLEndpoint", name, None, opts)
+        p, spec = args.placement, args.placement.spec
+        child = pulumi.ResourceOptions(parent=self)
+        where = {"resource_group_name": args.resource_group, "workspace_name": args.workspace_name}
+        assert p.offer is not None  # placement errors stop the program before this
+        model_id, model_env = model_reference(name, p, where, child)
+        env_id = environment_version(name, p, where, child)
+        traffic, mirror = traffic_plan(spec.rollout.strategy, spec.rollout.canary_percent)
+        endpoint_name = p.names["endpoint"]
+        endpoint_props = {"auth_mode": "AADToken", "public_network_access": "Enabled" if spec.network.public else "Disabled",
+                          "description": spec.description or spec.name}
+        endpoint = azure_native.machinelearningservices.OnlineEndpoint(
+            f"{name}-endpoint", endpoint_name=endpoint_name, location=args.location, kind="Managed",
+            identity={"type": "SystemAssigned"}, properties=endpoint_props, tags=p.tags, **where,
+            # traffic is set by the follow-up `-traffic` step once the deployments exist
+            opts=pulumi.ResourceOptions(parent=self, protect=args.production,
+                                        ignore_changes=["properties.traffic", "properties.mirrorTraffic"]))
+        pulls = [acr_pull(f"{name}-acr-pull", args.registry_id, endpoint.identity.apply(lambda i: (i.principal_id if i else None) or ""),
+                          child)] if args.registry_id is not None else []
+        env_vars = {**spec.serving.env, **model_env, **args.extra_env}
+        if spec.serving.args:
+            env_vars["SERVING_ARGS"] = " ".join(spec.serving.args)
+        deployments = []
+        for slot in traffic:
+            low, high = (p.min_replicas, p.max_replicas) if slot == "blue" else candidate_bounds(
+                spec.rollout.strategy, spec.rollout.canary_percent, p.min_replicas, p.max_replicas)
+            slot_model = model_id if slot != "blue" or args.stable_version is None or model_id is None else model_id.apply(
+                lambda mid, v=args.stable_version: mid.rsplit("/", 1)[0] + f"/{v}")
+            deployment = self._deployment(f"{name}-{slot}", slot, endpoint_name, p, where, args.location, low,
+                                          slot_model, env_id, env_vars, depends_on=[endpoint, *pulls])
+            share = traffic[slot] / 100 if traffic[slot] else 1.0  # a 0 % blue/green twin is sized for all traffic
+            rule = autoscale.metric_rule(spec.autoscaling.metric, spec.autoscaling.target, share)
+            azure_native.monitor.AutoscaleSetting(
+                f"{name}-{slot}-autoscale", autoscale_setting_name=p.names[f"autoscale_{slot}"],
+                resource_group_name=args.resource_group, location=args.location, enabled=True,
+                target_resource_uri=deployment.id,
+                profiles=[autoscale.profile(low, high, autoscale.rules(rule, deployment.id, endpoint.id, slot))],
+                tags=p.tags, opts=child)
+            deployments.append(deployment)
+        self._traffic(name, endpoint_name, p, args, endpoint_props, traffic, mirror, deployments)
+        self.endpoint_name = endpoint.name
+        self.url = pulumi.Output.from_input(f"https://{endpoint_name}.{args.location}.inference.ml.azure.com/score")
+        self.register_outputs({"url": self.url, "endpoint_name": self.endpoint_name})
+
+    def _deployment(self, name: str, slot: str, endpoint_name: str, p: Placement, where: dict[str, Any], location: str,
+                    capacity: int, model_id: pulumi.Input[str] | None, env_id: pulumi.Input[str], env_vars: dict[str, str],
+                    depends_on: list[pulumi.Resource]) -> azure_native.machinelearningservices.OnlineDeployment:
+        spec = p.spec
+        assert p.offer is not None
+        health = spec.serving.health
+        ml = azure_native.machinelearningservices
+
+        def probe(failures: int) -> Any:
+            return ml.ProbeSettingsArgs(initial_delay=f"PT{health.initial_delay_s}S", period="PT10S", timeout="PT5S",
+                                        failure_threshold=failures, success_threshold=1)
+
+        concurrent = math.ceil(spec.autoscaling.target * 2) if spec.autoscaling.metric == "concurrency" else DEFAULT_MAX_CONCURRENT
+        # `properties` is a union (managed | kubernetes): only the typed args class gets wire names
+        properties = ml.ManagedOnlineDeploymentArgs(
+            endpoint_compute_type="Managed", instance_type=p.offer.instance_type,
+            environment_id=env_id, environment_variables=env_vars, model=model_id,
+            liveness_probe=probe(30), readiness_probe=probe(3),
+            request_settings=ml.OnlineRequestSettingsArgs(
+                max_concurrent_requests_per_instance=max(concurrent, 1),
+                # managed endpoints cap a request at 180 s; LLM generations need the headroom
+                request_timeout="PT180S" if spec.serving.runtime in LLM_RUNTIMES else "PT60S"),
+            scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),  # Azure Monitor autoscale drives the count
+            app_insights_enabled=True,
+            description=f"{spec.name} {spec.version} ({slot})",
+        )
+        return azure_native.machinelearningservices.OnlineDeployment(
+            name, deployment_name=slot, endpoint_name=endpoint_name, location=location,
+            sku={"name": "Default", "capacity": max(capacity, 1)}, properties=properties, tags=p.tags, **where,
+            # the AutoscaleSetting owns the instance count after creation
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=["sku.capacity"]))
+
+    def _traffic(self, name: str, endpoint_name: str, p: Placement, args: AzureMLEndpointArgs, endpoint_props: dict[str, Any],
+                 traffic: dict[str, int], mirror: dict[str, int], deployments: list[pulumi.Resource]) -> None:
+        props = {"authMode": endpoint_props["auth_mode"], "publicNetworkAccess": endpoint_props["public_network_access"],
+                 "description": endpoint_props["description"], "traffic": traffic}
+        if mirror:
+            props["mirrorTraffic"] = mirror
+        template = pulumi.Output.from_input(args.workspace_name).apply(lambda ws: {
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "resources": [{"type": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+                           "apiVersion": ENDPOINT_API_VERSION, "name": f"{ws}/{endpoint_name}", "location": args.location,
+                           "kind": "Managed", "identity": {"type": "SystemAssigned"}, "tags": p.tags, "properties": props}],
+        })
+        azure_native.resources.Deployment(
+            f"{name}-traffic", deployment_name=fit(f"{endpoint_name}-traffic", 64),
+            resource_group_name=args.resource_group,
+            properties={"mode": "Incremental", "template": template}, tags=p.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=deployments))

@@ -1,0 +1,75 @@
+"""`MLWorkspace`: an Azure ML workspace with the resources it requires, for `create: true` stacks.
+
+Children: StorageAccount (no public blob access, no shared keys, TLS 1.2), Key Vault (RBAC,
+purge protection), Log Analytics workspace + workspace-based Application Insights (classic
+Application Insights can no longer be created), and the Workspace itself with a system
+identity, linked to the stack's ACR when there is one. In production the workspace and its
+stores refuse public network access and everything is protected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from modelfleet.naming import fit, short_hash
+
+
+@dataclass(frozen=True)
+class MLWorkspaceArgs:
+    """workspace_name / resource_group / location: where; registry_id: ACR to link (None =
+    Azure ML creates its own on first image build); production: private + protect (default
+    False); tags."""
+
+    workspace_name: str
+    resource_group: pulumi.Input[str]
+    location: str
+    registry_id: pulumi.Input[str] | None = None
+    production: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _store_name(prefix: str, workspace: str, limit: int) -> str:
+    """Globally unique store names (storage ≤ 24 lowercase alphanumerics, vault ≤ 24): prefix + head + hash."""
+    head = "".join(c for c in workspace.lower() if c.isalnum())[: limit - len(prefix) - 8]
+    return fit(f"{prefix}{head}{short_hash(workspace, 8)}", limit, invalid=r"[^a-z0-9]", sep="")
+
+
+class MLWorkspace(pulumi.ComponentResource):
+    workspace_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MLWorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelfleet:azure:MLWorkspace", name, None, opts)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.production)
+        public = "Disabled" if args.production else "Enabled"
+        where = {"resource_group_name": args.resource_group, "location": args.location, "tags": args.tags}
+        storage = azure_native.storage.StorageAccount(
+            f"{name}-storage", account_name=_store_name("mlst", args.workspace_name, 24), kind="StorageV2",
+            sku={"name": "Standard_ZRS" if args.production else "Standard_LRS"},
+            allow_blob_public_access=False, allow_shared_key_access=False, minimum_tls_version="TLS1_2",
+            enable_https_traffic_only=True, public_network_access=public, **where, opts=keep)
+        client = azure_native.authorization.get_client_config_output()
+        vault = azure_native.keyvault.Vault(
+            f"{name}-keyvault", vault_name=_store_name("mlkv", args.workspace_name, 24),
+            properties={"tenant_id": client.tenant_id, "sku": {"family": "A", "name": "standard"},
+                        "enable_rbac_authorization": True, "enable_purge_protection": True,
+                        "enable_soft_delete": True, "public_network_access": public},
+            **where, opts=keep)
+        logs = azure_native.operationalinsights.Workspace(
+            f"{name}-logs", workspace_name=fit(f"{args.workspace_name}-logs", 63),
+            sku={"name": "PerGB2018"}, retention_in_days=90 if args.production else 30, **where, opts=keep)
+        insights = azure_native.applicationinsights.Component(
+            f"{name}-insights", resource_name_=fit(f"{args.workspace_name}-insights", 255), kind="web",
+            application_type="web", ingestion_mode="LogAnalytics", workspace_resource_id=logs.id, **where, opts=keep)
+        workspace = azure_native.machinelearningservices.Workspace(
+            f"{name}-workspace", workspace_name=args.workspace_name, identity={"type": "SystemAssigned"},
+            sku={"name": "Basic", "tier": "Basic"}, storage_account=storage.id, key_vault=vault.id,
+            application_insights=insights.id, container_registry=args.registry_id,
+            public_network_access=public,
+            # private workspaces reach their stores only through managed private endpoints
+            managed_network={"isolation_mode": "AllowOnlyApprovedOutbound"} if args.production else None,
+            **where, opts=keep)
+        self.workspace_name = workspace.name
+        self.register_outputs({"workspace_name": self.workspace_name})
