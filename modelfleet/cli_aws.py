@@ -1,0 +1,139 @@
+"""AWS commands: `quota --stack S` and `smoke --stack S MODEL`, as plain Typer-annotated functions
+the CLI registers (`app.command("quota")(quota_command)`).
+
+Exit codes: 0 ok; 1 quota short / smoke failed; 2 bad input (spec, stack, unknown model,
+non-AWS stack); 3 no AWS credentials or AWS unreachable (a message, never a traceback).
+boto3 is imported only inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from modelfleet.environment import KubernetesStack, SageMakerStack, find_stack, load_stack_file
+from modelfleet.errors import ModelfleetError, SpecError
+from modelfleet.placement import StackPlacement
+from modelfleet.program import plan_stack
+from modelfleet.spec import load_specs, spec_paths
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name (stacks/Pulumi.<stack>.yaml).")]
+ProjectDir = Annotated[Path, typer.Option("--project-dir", help="Project root (holds model_specs/ and stacks/).")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    errors.print(f"[red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _placed(project_dir: Path, stack_name: str) -> StackPlacement:
+    try:
+        stack = load_stack_file(find_stack(project_dir / "stacks", stack_name))
+        return plan_stack(stack, load_specs(spec_paths(project_dir / "model_specs")))
+    except SpecError as e:
+        raise _fail("\n".join(p.render() for p in e.problems), e.exit_code) from e
+    except ModelfleetError as e:
+        raise _fail(str(e), e.exit_code) from e
+
+
+def _session(region: str | None) -> Any:
+    import boto3
+
+    return boto3.session.Session(region_name=region)
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError, PartialCredentialsError
+
+    return NoCredentialsError, PartialCredentialsError, NoRegionError, EndpointConnectionError
+
+
+def _environment_failure(e: Exception) -> typer.Exit:
+    return _fail(f"cannot reach AWS: {e}. To fix: configure credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/"
+                 "AWS_SECRET_ACCESS_KEY, or an instance/SSO role) for the stack's account and region", 3)
+
+
+def quota_command(stack: StackOption, project_dir: ProjectDir = Path(".")) -> None:
+    """Planned peak GPU capacity (EC2 vCPUs per quota bucket, SageMaker endpoint instances) vs AWS Service Quotas."""
+    from modelfleet.quota import compare, needs
+
+    sp = _placed(project_dir, stack)
+    aws_stack = isinstance(sp.stack, SageMakerStack) or (isinstance(sp.stack, KubernetesStack) and sp.stack.cluster.kind == "eks")
+    if not aws_stack:
+        raise _fail(f"stack {stack!r} does not run on AWS. To fix: pick an EKS or SageMaker stack", 2)
+    wanted = needs(sp)
+    if not wanted:
+        console.print(f"stack {stack}: no GPU capacity planned — nothing to check")
+        return
+    try:
+        rows = compare(wanted, _session(sp.stack.region).client("service-quotas"))
+    except _aws_errors() as e:
+        raise _environment_failure(e) from e
+    table = Table(title=f"quotas for stack {stack} ({sp.stack.region})")
+    for column in ("service", "quota", "models", "need", "quota value", "headroom"):
+        table.add_column(column, justify="right" if column in ("need", "quota value", "headroom") else "left")
+    for row in rows:
+        quota = "not found" if row.quota is None else f"{row.quota:g}"
+        headroom = "?" if row.headroom is None else f"{row.headroom:g}"
+        style = "red" if row.short else ("yellow" if row.quota is None else "green")
+        table.add_row(row.need.service, row.need.quota_name, ", ".join(row.need.models),
+                      f"{row.need.amount} {row.need.unit}", quota, f"[{style}]{headroom}[/]")
+    console.print(table)
+    short = [r for r in rows if r.short]
+    if short:
+        for r in short:
+            errors.print(f"[red]short:[/] {r.need.quota_name}: need {r.need.amount} {r.need.unit}, quota {r.quota:g}. "
+                         "To fix: request an increase in the Service Quotas console, or lower max_replicas", highlight=False)
+        raise typer.Exit(1)
+
+
+def smoke_command(
+    model: Annotated[str, typer.Argument(help="Model name as in its spec.")],
+    stack: StackOption,
+    payload: Annotated[str | None, typer.Option("--payload", help="JSON request body (default: a trivial one per runtime).")] = None,
+    timeout: Annotated[int, typer.Option("--timeout", help="Seconds to wait for InService.")] = 1800,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """After a real deploy: wait until the model's SageMaker endpoint is InService, invoke it once, print status and latency."""
+    from modelfleet.smoke import SmokeError, default_payload, invoke, wait_in_service
+
+    sp = _placed(project_dir, stack)
+    if not isinstance(sp.stack, SageMakerStack):
+        raise _fail(f"smoke checks SageMaker endpoints; stack {stack!r} is {sp.stack.platform}. "
+                    "To fix: pick a SageMaker stack", 2)
+    placement = next((p for p in sp.placements if p.model == model), None)
+    if placement is None:
+        known = ", ".join(p.model for p in sp.placements) or "none"
+        raise _fail(f"stack {stack!r} serves no model {model!r}. Allowed: {known}", 2)
+    if payload is not None:
+        try:
+            body = json.dumps(json.loads(payload)).encode()
+        except json.JSONDecodeError as e:
+            raise _fail(f"--payload is not JSON: {e}. To fix: pass a JSON document, e.g. '{{\"inputs\": \"hi\"}}'", 2) from e
+        content_type = "application/json"
+    else:
+        body, content_type = default_payload(placement.spec.serving.runtime)
+    endpoint = placement.names["endpoint"]
+    session = _session(sp.stack.region)
+    try:
+        with console.status(f"waiting for {endpoint} to be InService"):
+            status = wait_in_service(session.client("sagemaker"), endpoint, timeout)
+        console.print(f"endpoint {endpoint}: {status}")
+        result = invoke(session.client("sagemaker-runtime"), endpoint, body, content_type)
+    except _aws_errors() as e:
+        raise _environment_failure(e) from e
+    except SmokeError as e:
+        raise _fail(str(e), e.exit_code) from e
+    colour = "green" if result.ok else "red"
+    console.print(f"invoke: [{colour}]HTTP {result.status}[/] in {result.latency_ms:.0f} ms")
+    console.print(result.body, markup=False, highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
