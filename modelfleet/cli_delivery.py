@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from modelfleet.errors import ModelfleetError
 
@@ -31,7 +32,7 @@ class BuildFormat(StrEnum):
 
 
 def _fail(e: ModelfleetError) -> typer.Exit:
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {e}", markup=True, highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {escape(str(e))}", markup=True, highlight=False)
     return typer.Exit(e.exit_code)
 
 
@@ -52,7 +53,7 @@ def render_command(
         raise _fail(e) from e
     console.print(f"[green]rendered[/] {rendered.objects} objects for stack {stack} into {out}", highlight=False)
     for note in rendered.notes:
-        console.print(f"[yellow]note[/] {note}", highlight=False)
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False)
 
 
 def build_command(
