@@ -56,13 +56,19 @@ def fail(e: ModelfleetError, fmt: str = "text") -> typer.Exit:
 def validate(
     paths: Annotated[list[Path] | None, typer.Argument(help="Spec or stack files (default: model_specs/ and stacks/).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text, json or github annotations.")] = Format.text,
+    changed_since: Annotated[str | None, typer.Option("--changed-since", help="Only specs/stacks changed since this git ref, and the stacks they affect (instead of PATHS).")] = None,
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Validate model specs and stacks, and that every stack can place its models. Exit 2 when invalid."""
     from modelfleet.validate import validate_paths
 
     try:
-        summary = validate_paths(project_dir, paths or [])
+        if changed_since:
+            from modelfleet.changed import validate_since
+
+            summary = validate_since(project_dir, changed_since)
+        else:
+            summary = validate_paths(project_dir, paths or [])
     except ModelfleetError as e:
         raise fail(e, fmt.value) from e
     if fmt == Format.json:
@@ -137,6 +143,9 @@ def _register_optional() -> None:
 
     app.command("render")(render_command)
     app.command("build")(build_command)
+    from modelfleet.cli_cost import cost_command
+
+    app.command("cost")(cost_command)
 
 
 _register_optional()
