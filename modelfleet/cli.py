@@ -143,6 +143,9 @@ def _register_optional() -> None:
 
     app.command("render")(render_command)
     app.command("build")(build_command)
+    from modelfleet.cli_cost import cost_command
+
+    app.command("cost")(cost_command)
 
 
 _register_optional()

@@ -1,0 +1,112 @@
+"""`modelfleet cost`: monthly min / expected / max per model and stack, optionally vs a git ref.
+
+`cost_command` is a plain function with Typer-annotated parameters; the CLI registers it
+(`app.command("cost")(cost_command)`). Inputs: the project's stacks (offline preview), or a
+real `pulumi preview --json` file (`--from-preview`). Exit codes: 0 ok, 1 a stack's monthly
+max exceeds its budget (each such stack is named on stderr), 2 bad input (unknown stack,
+invalid usage file with its line, unknown --diff ref, unreadable preview file), 3 environment.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from modelfleet.errors import ModelfleetError, SpecError
+
+
+class CostFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+def _fail(e: ModelfleetError) -> typer.Exit:
+    errors = Console(stderr=True, soft_wrap=True)
+    problems = e.problems if isinstance(e, SpecError) else None
+    for line in [p.render() for p in problems] if problems else [str(e)]:
+        errors.print(f"[red]error:[/] {line}", markup=True, highlight=False)
+    return typer.Exit(e.exit_code)
+
+
+def cost_command(
+    stack: Annotated[list[str] | None, typer.Option("--stack", "-s", help="Stack (repeatable); default: every stack in stacks/.")] = None,
+    usage: Annotated[Path | None, typer.Option("--usage", help="YAML {environment: {model: average replicas}} for the expected figure.")] = None,
+    diff: Annotated[str | None, typer.Option("--diff", help="Git ref to compare with (e.g. origin/main); working tree untouched.")] = None,
+    from_preview: Annotated[Path | None, typer.Option("--from-preview", help="Price a real `pulumi preview --json` file instead.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region for --from-preview when the file does not say.")] = None,
+    fmt: Annotated[CostFormat, typer.Option("--format", "-f", help="table, json or markdown (PR comment).")] = CostFormat.table,
+    project_dir: Annotated[Path, typer.Option("--project-dir", help="Project root (holds model_specs/ and stacks/).")] = Path("."),
+) -> None:
+    """Monthly cost per model and stack (min / expected / max); exit 1 when a stack's max exceeds its budget."""
+    from modelfleet.cost import estimate_plan
+    from modelfleet.cost.diff import compare
+    from modelfleet.cost.report_json import cost_json
+    from modelfleet.cost.report_text import cost_markdown, cost_tables, usd
+
+    try:
+        if from_preview is not None and diff is not None:
+            raise ModelfleetError("--diff compares project states and cannot be combined with --from-preview. "
+                                  "To fix: run `pulumi preview --json` on both commits and price each file")
+        plans, current = _plans(project_dir, stack, from_preview, region)
+        loaded = _usage(usage, project_dir, plans) if usage is not None else None
+
+        def averages(environment: str) -> dict | None:
+            return loaded.averages_for(environment) if loaded is not None else None
+
+        estimates = [estimate_plan(p, averages(p.environment)) for p in plans]
+        change = None
+        if diff is not None:
+            from modelfleet.cost.project import plans_at_ref
+
+            before = [estimate_plan(p, averages(p.environment)) for p in plans_at_ref(project_dir, diff, stack, current)]
+            change = compare(diff, before, estimates)
+    except ModelfleetError as e:
+        raise _fail(e) from e
+
+    value = CostFormat(fmt).value
+    if value == "json":
+        typer.echo(json.dumps(cost_json(estimates, change), indent=2))
+    elif value == "markdown":
+        typer.echo(cost_markdown(estimates, change), nl=False)
+    else:
+        console = Console(soft_wrap=True)
+        for renderable in cost_tables(estimates, change):
+            console.print(renderable)
+    over = [s for s in estimates if s.over_budget]
+    errors = Console(stderr=True, soft_wrap=True)
+    for s in over:
+        errors.print(f"[red]over budget:[/] stack {s.stack}: monthly max {usd(s.monthly_max)} exceeds its budget {usd(s.budget)}. "
+                     "To fix: lower max_replicas or pick cheaper accelerators, or raise modelfleet:budget", markup=True, highlight=False)
+    raise typer.Exit(1 if over else 0)
+
+
+def _plans(project_dir: Path, stack: list[str] | None, from_preview: Path | None, region: str | None) -> tuple[list, object]:
+    if from_preview is not None:
+        from modelfleet.cost.pulumi_json import plan_from_preview
+
+        return [plan_from_preview(from_preview, region=region, stack=stack[0] if stack else None)], None
+    from modelfleet.cost.project import current_plans
+
+    current = current_plans(project_dir, list(stack) if stack else None)
+    return current.plans, current
+
+
+def _usage(path: Path, project_dir: Path, plans: list):
+    from modelfleet.cost.project import known_names
+    from modelfleet.cost.usage import load_usage
+
+    models: set[str] = set()
+    environments: set[str] = set()
+    if (project_dir / "model_specs").is_dir() and (project_dir / "stacks").is_dir():
+        models, environments = known_names(project_dir)
+    for plan in plans:
+        models.update(plan.config.get("models") or [])
+        if plan.environment:
+            environments.add(plan.environment)
+    return load_usage(path, models, environments)

@@ -1,0 +1,196 @@
+"""Human views of estimates: Rich tables for terminals, Markdown shaped like Infracost's PR comment.
+
+Contract: `cost_tables(stacks, diff)` → Rich renderables (one table per stack, components
+under their model, then notes: expected basis, usage-dependent and unpriced resources,
+budget verdict; a before → after table when `diff` is given). `cost_markdown(stacks, diff)`
+→ Markdown: with a diff, a summary line "Monthly cost will increase by $X (+Y%)", a table of
+stacks, then per stack a table of models (before / after / diff) with the components in a
+collapsible `<details>`; without a diff, the current min / expected / max per stack and
+model. Usage-dependent and unpriced resources are always listed, never hidden in a 0.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from modelfleet.cost.diff import Change, Diff, percent
+from modelfleet.cost.model import Component, StackCost, money, number_str
+
+
+def usd(value: Decimal | None) -> str:
+    return "—" if value is None else f"${money(value):,.2f}"
+
+
+def signed(value: Decimal) -> str:
+    v = money(value)
+    return f"+${v:,.2f}" if v > 0 else f"-${-v:,.2f}" if v < 0 else "$0.00"
+
+
+def pct(before: Decimal, after: Decimal) -> str:
+    p = percent(before, after)
+    if p is None:
+        return "(new)" if money(after) else ""
+    return f"({'+' if p >= 0 else ''}{p}%)"
+
+
+def _qty(c: Component) -> str:
+    if c.usage_based:
+        return "depends on usage"
+    lo, hi = number_str(c.quantity_min), number_str(c.quantity_max)
+    return f"{lo} {c.unit}" if lo == hi else f"{lo}–{hi} {c.unit}"
+
+
+def _unit_price(c: Component) -> str:
+    if c.unit_price is None:
+        return "—"
+    return "free" if c.unit_price == 0 else f"${number_str(c.unit_price)}"
+
+
+def _monthly(c: Component, value: Decimal) -> str:
+    return "depends on usage" if c.usage_based else usd(value)
+
+
+def _stack_title(s: StackCost) -> str:
+    budget = f"  budget {usd(s.budget)}" if s.budget is not None else ""
+    return f"{s.stack}  ({s.platform}/{s.target}, {s.environment}){budget}"
+
+
+def stack_table(s: StackCost) -> Table:
+    table = Table(title=escape(_stack_title(s)), title_justify="left", show_lines=False)
+    for header, justify in (("Model / component", "left"), ("Quantity", "right"), ("Unit price", "right"),
+                            ("Monthly min", "right"), ("Expected", "right"), ("Monthly max", "right")):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for m in [*s.models, s.shared]:
+        if m is s.shared and not m.components:
+            continue
+        table.add_row(Text(m.model, style="bold"), "", "", usd(m.monthly_min), usd(m.monthly_expected), usd(m.monthly_max))
+        for c in m.components:
+            if c.usage_based:
+                continue
+            share = f" × {money(c.share * 100)}% share" if c.share is not None else ""
+            table.add_row(Text(f"  {c.description}{share}"), _qty(c), _unit_price(c), _monthly(c, c.monthly_min),
+                          _monthly(c, c.monthly_expected), _monthly(c, c.monthly_max))
+        usage = m.usage_based
+        if usage:
+            kinds = ", ".join(sorted({c.description for c in usage}))
+            table.add_row(Text(f"  + {len(usage)} usage-dependent: {kinds}", style="italic"), "", "", "", "", "depends on usage")
+        for note in m.notes:
+            table.add_row(Text(f"  note: {note}", style="dim"), "", "", "", "", "")
+    style = "bold red" if s.over_budget else "bold"
+    table.add_row(Text("Total", style=style), "", "", Text(usd(s.monthly_min), style=style),
+                  Text(usd(s.monthly_expected), style=style), Text(usd(s.monthly_max), style=style))
+    return table
+
+
+def stack_notes(s: StackCost) -> list[str]:
+    lines = [f"{s.expected_basis}"]
+    free_lines = [c for m in [*s.models, s.shared] for c in m.components if c.unit_price == 0 and not c.usage_based]
+    if free_lines:
+        lines.append(f"{len(free_lines)} CPU workload(s) listed as free: on-prem clusters have no internal CPU rate "
+                     "(only gpu_hour_usd is priced)")
+    usage = s.usage_based
+    if usage:
+        lines.append(f"{len(usage)} usage-dependent component(s) not in the totals (depends on usage): "
+                     + ", ".join(sorted({f'{c.name} ({c.description})' for c in usage})))
+    for u in s.unpriced:
+        lines.append(f"unpriced: {u.type} {u.name}: {u.reason}")
+    if s.free:
+        lines.append(f"{len(s.free)} free resource(s) (IAM, namespaces, autoscalers, pods priced through their nodes, ...)")
+    if s.over_budget:
+        lines.append(f"OVER BUDGET: monthly max {usd(s.monthly_max)} exceeds the budget {usd(s.budget)}")
+    return lines
+
+
+def diff_table(d: Diff) -> Table:
+    table = Table(title=escape(f"Monthly max vs {d.base_ref}"), title_justify="left")
+    for header, justify in (("Stack / model", "left"), ("Before", "right"), ("After", "right"), ("Diff", "right")):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for sc in d.stacks:
+        s = sc.stack
+        table.add_row(Text(s.name, style="bold"), usd(s.before_max), usd(s.after_max), f"{signed(s.delta_max)} {pct(s.before_max, s.after_max)}")
+        for m in sc.models:
+            table.add_row(f"  {m.name}", usd(m.before_max), usd(m.after_max), f"{signed(m.delta_max)} {pct(m.before_max, m.after_max)}")
+    table.add_row(Text("Total", style="bold"), usd(d.before_max), usd(d.after_max),
+                  f"{signed(d.after_max - d.before_max)} {pct(d.before_max, d.after_max)}")
+    return table
+
+
+def cost_tables(stacks: list[StackCost], diff: Diff | None = None) -> list[Any]:
+    out: list[Any] = []
+    for s in stacks:
+        out.append(stack_table(s))
+        out.extend(Text(line, style="red" if line.startswith("OVER BUDGET") else "dim") for line in stack_notes(s))
+    if diff is not None:
+        out.append(diff_table(diff))
+    return out
+
+
+# Markdown ------------------------------------------------------------------------------------
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def summary_line(before: Decimal, after: Decimal) -> str:
+    delta = money(after - before)
+    if delta > 0:
+        return f"Monthly cost will increase by ${delta:,.2f} {pct(before, after)}"
+    if delta < 0:
+        return f"Monthly cost will decrease by ${-delta:,.2f} {pct(before, after)}"
+    return "Monthly cost will not change"
+
+
+def _components_md(s: StackCost) -> list[str]:
+    lines = ["| Model | Component | Quantity | Unit price | Monthly min | Monthly max |", "|---|---|---:|---:|---:|---:|"]
+    for m in [*s.models, s.shared]:
+        for c in m.components:
+            lines.append(f"| {_md(m.model)} | {_md(c.description)} | {_md(_qty(c))} | {_unit_price(c)} | "
+                         f"{_monthly(c, c.monthly_min)} | {_monthly(c, c.monthly_max)} |")
+    lines.append("")
+    lines.extend(f"- {_md(line)}" for line in stack_notes(s))
+    return lines
+
+
+def _details(s: StackCost) -> list[str]:
+    return ["", f"<details><summary>Components of {s.stack}</summary>", "", *_components_md(s), "", "</details>", ""]
+
+
+def _change_row(c: Change) -> str:
+    return f"| {_md(c.name)} | {usd(c.before_max)} | {usd(c.after_max)} | {signed(c.delta_max)} {pct(c.before_max, c.after_max)} |"
+
+
+def cost_markdown(stacks: list[StackCost], diff: Diff | None = None) -> str:
+    lines = ["### modelfleet cost estimate", ""]
+    by_name = {s.stack: s for s in stacks}
+    if diff is not None:
+        lines += [f"**{summary_line(diff.before_max, diff.after_max)}**", "",
+                  f"Compared with `{diff.base_ref}`; figures are monthly maxima (every model at its max replicas).", "",
+                  "| Stack | Before | After | Diff |", "|---|---:|---:|---:|"]
+        lines += [_change_row(sc.stack) for sc in diff.stacks]
+        for sc in diff.stacks:
+            lines += ["", f"#### {sc.stack.name}", "", "| Model | Before | After | Diff |", "|---|---:|---:|---:|"]
+            lines += [_change_row(m) for m in sc.models]
+            if sc.stack.name in by_name:
+                lines += _details(by_name[sc.stack.name])
+        return "\n".join(lines).rstrip() + "\n"
+    total_min = sum((s.monthly_min for s in stacks), Decimal(0))
+    total_max = sum((s.monthly_max for s in stacks), Decimal(0))
+    lines += [f"**Monthly cost: {usd(total_min)} – {usd(total_max)}**", "",
+              "| Stack | Min | Expected | Max | Budget |", "|---|---:|---:|---:|---:|"]
+    for s in stacks:
+        flag = " ⚠️ over budget" if s.over_budget else ""
+        lines.append(f"| {s.stack} | {usd(s.monthly_min)} | {usd(s.monthly_expected)} | {usd(s.monthly_max)} | {usd(s.budget)}{flag} |")
+    for s in stacks:
+        lines += ["", f"#### {s.stack}", "", f"_{s.expected_basis}_", "", "| Model | Min | Expected | Max |", "|---|---:|---:|---:|"]
+        for m in [*s.models, s.shared]:
+            if m is s.shared and not m.components:
+                continue
+            lines.append(f"| {_md(m.model)} | {usd(m.monthly_min)} | {usd(m.monthly_expected)} | {usd(m.monthly_max)} |")
+        lines += _details(s)
+    return "\n".join(lines).rstrip() + "\n"
+
