@@ -91,6 +91,7 @@ class ResourcePlan:
 
 
 MODEL_LABEL = "modelfleet.io/model"
+MODEL_TAG = "modelfleet:model"  # cloud tags: Azure tag names cannot contain a slash
 
 
 def model_of(inputs: dict[str, Any]) -> str | None:
@@ -101,8 +102,10 @@ def model_of(inputs: dict[str, Any]) -> str | None:
         if MODEL_LABEL in labels:
             return str(labels[MODEL_LABEL])
     tags = inputs.get("tags")
-    if isinstance(tags, dict) and MODEL_LABEL in tags:
-        return str(tags[MODEL_LABEL])
+    if isinstance(tags, dict):
+        for key in (MODEL_TAG, MODEL_LABEL):
+            if key in tags:
+                return str(tags[key])
     return None
 
 

@@ -43,7 +43,7 @@ class _Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return mocked_cloud.call_result(args.token, args.args, self.region), None
+        return mocked_cloud.call_result(args.token, args.args, self.region), []
 
 
 class _CapturingMonitor(mocks.MockMonitor):

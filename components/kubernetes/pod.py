@@ -102,4 +102,9 @@ def scheduling(p: Placement, node_selector: dict[str, str]) -> dict[str, Any]:
     """GPU pods tolerate the GPU taint and select their pool; CPU pods stay off GPU nodes."""
     if not p.gpus_per_replica or p.shape is None:
         return {}
-    return {"tolerations": gpu_tolerations(), "nodeSelector": node_selector or {POOL_LABEL: p.shape.key}}
+    tolerations = gpu_tolerations()
+    if p.shape.spot and p.target == "aks":
+        # AKS taints every spot node itself; pods placed on a spot pool must accept that too
+        tolerations.append({"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot",
+                            "effect": "NoSchedule"})
+    return {"tolerations": tolerations, "nodeSelector": node_selector or {POOL_LABEL: p.shape.key}}
