@@ -55,7 +55,7 @@ def call_result(token: str, args: dict[str, Any], region: str | None) -> dict[st
                 "endpoint": f"https://{name}.eks.example.invalid", "certificateAuthorities": [{"data": "ZmFrZQ=="}],
                 "vpcConfig": {"subnetIds": ["subnet-0aaa", "subnet-0bbb"], "securityGroupIds": []},
                 "roleArn": f"arn:aws:iam::{FAKE_ACCOUNT}:role/{name}-cluster", "version": "1.31"}
-    if token == "aws:ec2/getAvailabilityZones:getAvailabilityZones":
+    if token in ("aws:index/getAvailabilityZones:getAvailabilityZones", "aws:ec2/getAvailabilityZones:getAvailabilityZones"):
         return {"names": [f"{region}a", f"{region}b", f"{region}c"], "zoneIds": ["az1", "az2", "az3"]}
     if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
         return {"kubeconfigs": [{"name": "clusterUser", "value": "YXBpVmVyc2lvbjogdjEKa2luZDogQ29uZmlnCg=="}]}
