@@ -98,7 +98,12 @@ def plans_at_ref(project_dir: Path, ref: str, names: list[str] | None, current: 
 
 def known_names(project_dir: Path) -> tuple[set[str], set[str]]:
     specs = load_specs(spec_paths(project_dir / "model_specs"))
-    environments = {load_stack_file(p).environment for p in stack_paths(project_dir / "stacks")}
+    environments: set[str] = set()
+    for path in stack_paths(project_dir / "stacks"):
+        try:
+            environments.add(load_stack_file(path).environment)
+        except SpecError:
+            continue  # an invalid stack is reported when it is costed, not while checking a usage file
     for spec in specs:
         environments.update(spec.per_environment)
     return {s.name for s in specs}, environments

@@ -32,6 +32,8 @@ def signed(value: Decimal) -> str:
 
 
 def pct(before: Decimal, after: Decimal) -> str:
+    if money(after) == money(before):
+        return ""
     p = percent(before, after)
     if p is None:
         return "(new)" if money(after) else ""
@@ -112,9 +114,9 @@ def diff_table(d: Diff) -> Table:
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for sc in d.stacks:
         s = sc.stack
-        table.add_row(Text(s.name, style="bold"), usd(s.before_max), usd(s.after_max), f"{signed(s.delta_max)} {pct(s.before_max, s.after_max)}")
+        table.add_row(Text(s.name, style="bold"), usd(s.before_max), usd(s.after_max), f"{signed(s.delta_max)} {pct(s.before_max, s.after_max)}".strip())
         for m in sc.models:
-            table.add_row(f"  {m.name}", usd(m.before_max), usd(m.after_max), f"{signed(m.delta_max)} {pct(m.before_max, m.after_max)}")
+            table.add_row(f"  {m.name}", usd(m.before_max), usd(m.after_max), f"{signed(m.delta_max)} {pct(m.before_max, m.after_max)}".strip())
     table.add_row(Text("Total", style="bold"), usd(d.before_max), usd(d.after_max),
                   f"{signed(d.after_max - d.before_max)} {pct(d.before_max, d.after_max)}")
     return table
@@ -149,8 +151,12 @@ def _components_md(s: StackCost) -> list[str]:
     lines = ["| Model | Component | Quantity | Unit price | Monthly min | Monthly max |", "|---|---|---:|---:|---:|---:|"]
     for m in [*s.models, s.shared]:
         for c in m.components:
-            lines.append(f"| {_md(m.model)} | {_md(c.description)} | {_md(_qty(c))} | {_unit_price(c)} | "
-                         f"{_monthly(c, c.monthly_min)} | {_monthly(c, c.monthly_max)} |")
+            if not c.usage_based:
+                lines.append(f"| {_md(m.model)} | {_md(c.description)} | {_md(_qty(c))} | {_unit_price(c)} | "
+                             f"{_monthly(c, c.monthly_min)} | {_monthly(c, c.monthly_max)} |")
+        if m.usage_based:
+            kinds = ", ".join(sorted({c.description for c in m.usage_based}))
+            lines.append(f"| {_md(m.model)} | {len(m.usage_based)} usage-dependent: {_md(kinds)} | depends on usage | — | — | — |")
     lines.append("")
     lines.extend(f"- {_md(line)}" for line in stack_notes(s))
     return lines
@@ -161,7 +167,7 @@ def _details(s: StackCost) -> list[str]:
 
 
 def _change_row(c: Change) -> str:
-    return f"| {_md(c.name)} | {usd(c.before_max)} | {usd(c.after_max)} | {signed(c.delta_max)} {pct(c.before_max, c.after_max)} |"
+    return f"| {_md(c.name)} | {usd(c.before_max)} | {usd(c.after_max)} | {f'{signed(c.delta_max)} {pct(c.before_max, c.after_max)}'.strip()} |"
 
 
 def cost_markdown(stacks: list[StackCost], diff: Diff | None = None) -> str:
