@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modelfleet import mocked_cloud, preview
+from modelfleet import preview
 from modelfleet.plan import ResourcePlan, as_int
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,31 +63,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
     (project / "stacks").mkdir()
     for name, body in STACKS.items():
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text("config:" + body)
-    with pytest.MonkeyPatch.context() as mp:
-        _tolerate_invoke_mock_quirks(mp)
-        return {name: preview.preview_stack(project, name) for name in STACKS}
-
-
-def _tolerate_invoke_mock_quirks(mp: pytest.MonkeyPatch) -> None:
-    """Pulumi's MockMonitor iterates the failures of `(result, failures)`; a None there breaks
-    every invoke, and `getAvailabilityZones` lives in the `index` module. Normalise both here so
-    these tests exercise the components whether or not the preview harness has caught up."""
-    original_call = preview._Mocks.call
-
-    def call(self, args):  # type: ignore[no-untyped-def]
-        result = original_call(self, args)
-        return (result[0], result[1] or []) if isinstance(result, tuple) else result
-
-    original_result = mocked_cloud.call_result
-
-    def call_result(token, args, region):  # type: ignore[no-untyped-def]
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            found = original_result(token, args, region)
-            return found or original_result("aws:ec2/getAvailabilityZones:getAvailabilityZones", args, region)
-        return original_result(token, args, region)
-
-    mp.setattr(preview._Mocks, "call", call)
-    mp.setattr(mocked_cloud, "call_result", call_result)
+    return {name: preview.preview_stack(project, name) for name in STACKS}
 
 
 def of_type(plan: ResourcePlan, token: str):
