@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import tarfile
 import tempfile
@@ -46,6 +47,7 @@ TITLE_LABEL = "org.opencontainers.image.title"
 VERSION_LABEL = "org.opencontainers.image.version"
 MODEL_DIR_IN_IMAGE = "/models"
 _CHUNK = 1 << 20
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
 class BuildError(ModelfleetError):
@@ -110,10 +112,17 @@ def docker_client() -> Any:
         from docker.errors import DockerException
     except ImportError as e:
         raise EnvironmentError_("the docker SDK is not installed. To fix: pip install 'modelfleet[build]'") from e
+    host = os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+    if host.startswith("unix://") and not Path(host.removeprefix("unix://")).exists():
+        raise EnvironmentError_(f"docker daemon unreachable: no socket at {host}. To fix: start it (`sudo systemctl start docker`, "
+                                "or `sudo dockerd &`) or point DOCKER_HOST at a running daemon")
+    client = None
     try:
         client = docker.from_env(timeout=600)
         client.ping()
     except DockerException as e:
+        if client is not None:
+            client.close()
         raise EnvironmentError_(f"docker daemon unreachable: {e}. To fix: start it (`sudo systemctl start docker`, "
                                 "or `sudo dockerd &`) or point DOCKER_HOST at a running daemon") from e
     return client
@@ -253,7 +262,18 @@ def build_model(project_dir: Path, model: str, stack_name: str, *, push_images: 
                 model_base: str = "scratch", console: Console | None = None, client: Any = None) -> list[BuiltImage]:
     """Build (and with `push_images`, push) the model's images; see the module docstring."""
     plan = plan_build(project_dir, model, stack_name)
-    client = client or docker_client()
+    if client is not None:
+        return _build_all(plan, client, push_images, registry, model_base, console)
+    own = docker_client()
+    try:
+        return _build_all(plan, own, push_images, registry, model_base, console)
+    finally:
+        own.close()
+
+
+def _build_all(plan: Plan, client: Any, push_images: bool, registry: str | None, model_base: str,
+               console: Console | None) -> list[BuiltImage]:
+    model = plan.spec.name
     target = login_for(plan.stack, registry) if push_images else target_for(plan.stack, registry)
     login(client, target)
     repository = target.repository(plan.stack.stack, model, plan.stack.registry.kind)

@@ -162,3 +162,11 @@ def test_custom_resource_keeps_its_api_version_and_cloud_resources_are_noted() -
     assert doc == {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "m", "namespace": "m"},
                    "spec": {"minReplicaCount": 1}}
     assert rendered.skipped == ("aws:eks/nodeGroup:NodeGroup gpu",) and "pulumi up" in rendered.notes[0]
+
+
+def test_argocd_example_syncs_a_rendered_directory_without_fighting_autoscalers() -> None:
+    example = yaml.safe_load((ROOT / "examples" / "argocd-application.yaml").read_text())
+    assert (example["apiVersion"], example["kind"]) == ("argoproj.io/v1alpha1", "Application")
+    assert example["spec"]["syncPolicy"]["automated"]["prune"] is True
+    assert {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]} in example["spec"]["ignoreDifferences"]
+    assert "modelfleet render --stack lab-dev --out deploy/lab-dev" in (ROOT / "examples" / "argocd-application.yaml").read_text()
