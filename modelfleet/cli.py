@@ -146,6 +146,10 @@ def _register_optional() -> None:
     from modelfleet.cli_cost import cost_command
 
     app.command("cost")(cost_command)
+    from modelfleet.cli_aws import quota_command, smoke_command
+
+    app.command("quota")(quota_command)
+    app.command("smoke")(smoke_command)
 
 
 _register_optional()
