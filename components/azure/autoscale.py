@@ -13,16 +13,26 @@ Mapping (managed online endpoints publish no in-flight-request or queue metric):
 Each metric gets a scale-out rule (above the threshold for 5 minutes: +1, 5-minute
 cooldown) and a scale-in rule (below 60 % of it for 10 minutes: -1, 10-minute cooldown);
 the gap between the two keeps the deployment from flapping.
+
+`max_concurrent_requests` is the deployment's per-instance request concurrency (its
+request settings), shared with the alert thresholds in `components.azure.alerts`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 SCALE_IN_FRACTION = 0.6
+DEFAULT_MAX_CONCURRENT = 16  # Azure ML's default of 1 would serialise requests that GPU servers batch
+
+
+def max_concurrent_requests(metric: str, target: float) -> int:
+    """Requests one instance accepts at once: twice the concurrency target, else DEFAULT_MAX_CONCURRENT."""
+    return max(math.ceil(target * 2), 1) if metric == "concurrency" else DEFAULT_MAX_CONCURRENT
 
 
 @dataclass(frozen=True)

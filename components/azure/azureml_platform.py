@@ -2,7 +2,8 @@
 
 `deploy(sp)` registers, in order: the resource group when a created workspace names none,
 an `AcrRegistry` when `registry.kind: acr` (each endpoint grants its own identity AcrPull),
-the `MLWorkspace` when `workspace.create`, then one `AzureMLEndpoint` per placement. Returns
+the `MLWorkspace` when `workspace.create`, then one `AzureMLEndpoint` per placement, its alerts
+notifying `modelfleet:alerts.action_group_id`. Returns
 each model's scoring URL.
 """
 
@@ -45,6 +46,7 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     for p in sp.placements:
         endpoint = AzureMLEndpoint(f"{stack.stack}-{p.model}", AzureMLEndpointArgs(
             placement=p, workspace_name=workspace_name, resource_group=group, location=location,
-            registry_id=registry_id, production=production), pulumi.ResourceOptions(depends_on=after))
+            registry_id=registry_id, production=production, action_group_id=stack.alerts.action_group_id),
+            pulumi.ResourceOptions(depends_on=after))
         endpoints[p.model] = endpoint.url
     return endpoints

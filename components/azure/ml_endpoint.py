@@ -12,6 +12,11 @@ Children (all tagged with the placement's tags):
 - one `OnlineDeployment` per rollout slot ("blue" stable, "green" new) with the instance
   type from placement, probes from `serving.health`, request settings, and an Azure Monitor
   `AutoscaleSetting` (see `components.azure.autoscale`).
+- monitoring (`monitoring.enabled`, the default): per deployment, Application Insights
+  (`appInsightsEnabled`, the workspace's component), payload capture at
+  `data_capture.sample_percent`, and three Azure Monitor `MetricAlert`s — 5xx, p99 latency,
+  GPU/CPU saturation — notifying the stack's action group (see `components.azure.alerts`).
+  `enabled: false` turns all of these off.
 - the traffic map: Azure ML rejects traffic to deployments that do not exist yet, so the
   endpoint is created without traffic and a follow-up ARM deployment (`-traffic`,
   incremental) re-applies the same endpoint with `traffic`/`mirrorTraffic` after the
@@ -20,14 +25,13 @@ Children (all tagged with the placement's tags):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
 
-from components.azure import autoscale
+from components.azure import alerts, autoscale
 from components.azure.ml_model import environment_version, model_reference
 from components.azure.registry import acr_pull
 from modelfleet.naming import fit
@@ -35,7 +39,6 @@ from modelfleet.placement import Placement
 from modelfleet.targets.azureml import candidate_bounds, traffic_plan
 
 ENDPOINT_API_VERSION = "2025-12-01"  # the API version azure-native 3.x uses for online endpoints
-DEFAULT_MAX_CONCURRENT = 16  # Azure ML's default of 1 would serialise requests that GPU servers batch
 LLM_RUNTIMES = ("vllm", "tgi")
 
 
@@ -54,6 +57,7 @@ class AzureMLEndpointArgs:
     production: bool = False
     stable_version: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    action_group_id: str | None = None
 
 
 class AzureMLEndpoint(pulumi.ComponentResource):
@@ -98,6 +102,10 @@ class AzureMLEndpoint(pulumi.ComponentResource):
                 target_resource_uri=deployment.id,
                 profiles=[autoscale.profile(low, high, autoscale.rules(rule, deployment.id, endpoint.id, slot))],
                 tags=p.tags, opts=child)
+            for rule in alerts.alert_rules(spec, slot, low, gpu=p.gpus_per_replica > 0):
+                alerts.metric_alert(f"{name}-{slot}-{rule.role}-alert", f"{endpoint_name}-{slot}-{rule.role}", rule,
+                                    endpoint.id if rule.on_endpoint else deployment.id, args.resource_group,
+                                    args.action_group_id, p.tags, child)
             deployments.append(deployment)
         self._traffic(name, endpoint_name, p, args, endpoint_props, traffic, mirror, deployments)
         self.endpoint_name = endpoint.name
@@ -116,18 +124,18 @@ class AzureMLEndpoint(pulumi.ComponentResource):
             return ml.ProbeSettingsArgs(initial_delay=f"PT{health.initial_delay_s}S", period="PT10S", timeout="PT5S",
                                         failure_threshold=failures, success_threshold=1)
 
-        concurrent = math.ceil(spec.autoscaling.target * 2) if spec.autoscaling.metric == "concurrency" else DEFAULT_MAX_CONCURRENT
         # `properties` is a union (managed | kubernetes): only the typed args class gets wire names
         properties = ml.ManagedOnlineDeploymentArgs(
             endpoint_compute_type="Managed", instance_type=p.offer.instance_type,
             environment_id=env_id, environment_variables=env_vars, model=model_id,
             liveness_probe=probe(30), readiness_probe=probe(3),
             request_settings=ml.OnlineRequestSettingsArgs(
-                max_concurrent_requests_per_instance=max(concurrent, 1),
+                max_concurrent_requests_per_instance=autoscale.max_concurrent_requests(spec.autoscaling.metric, spec.autoscaling.target),
                 # managed endpoints cap a request at 180 s; LLM generations need the headroom
                 request_timeout="PT180S" if spec.serving.runtime in LLM_RUNTIMES else "PT60S"),
             scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),  # Azure Monitor autoscale drives the count
-            app_insights_enabled=True,
+            app_insights_enabled=spec.monitoring.enabled,  # the workspace's Application Insights component
+            data_collector=alerts.data_collector(spec),
             description=f"{spec.name} {spec.version} ({slot})",
         )
         return azure_native.machinelearningservices.OnlineDeployment(

@@ -3,7 +3,10 @@
 Placement picks the cheapest VM size that managed online endpoints accept (catalog platform
 "azureml") in the stack's location that fits one replica; endpoints bill on-demand only, so
 `spot` is ignored with a warning. What the platform cannot honour is declared in
-`UNSUPPORTED` and reported as an error naming the alternative.
+`UNSUPPORTED` and reported as an error naming the alternative. Monitoring is honoured
+with one documented fallback, reported as a warning: the error-rate alert counts 5xx
+responses per minute (Azure Monitor metric alerts have no ratio), see `components.azure.alerts`.
+A stack without `alerts.action_group_id` gets a warning: its alerts would notify nobody.
 
 Names: endpoint names are 3-32 characters (`^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$`) and
 unique per Azure region across all tenants (the scoring host is
@@ -121,6 +124,14 @@ class AzureMLTarget(Target):
                                   f"(models:/); {spec.model.uri.split('://')[0]}:// weights are not registered and the serving "
                                   "container gets MODEL_URI to download them with its own credentials (documented fallback). "
                                   "To have Azure ML mount them: copy the weights to Blob storage and use az://"))
+        if spec.monitoring.enabled:
+            out.append(Diagnostic("warning", spec.name, "monitoring.alerts.error_rate_percent",
+                                  "Azure Monitor metric alerts cannot divide one metric by another, so the error-rate alert "
+                                  f"fires on 5xx responses per minute: {spec.monitoring.alerts.error_rate_percent:g} % of the "
+                                  "request rate each deployment is sized for at its minimum instance count (documented "
+                                  "fallback; the alert's description shows the number). An endpoint with far less traffic "
+                                  "can fail a larger share of requests without paging: the p99-latency alert and the "
+                                  "endpoint's traffic logs (AmlOnlineEndpointTrafficLog) cover that case"))
         if spec.serving.args:
             out.append(Diagnostic("warning", spec.name, "serving.args",
                                   "Azure ML runs a custom container's own entrypoint and has no arguments field: serving.args "
@@ -139,5 +150,10 @@ class AzureMLTarget(Target):
             return [Diagnostic("error", "", "modelfleet:workspace.resource_group",
                                "an existing workspace is looked up by name and resource group. "
                                "To fix: set modelfleet:workspace.resource_group, or create: true")]
+        if stack.alerts.action_group_id is None and any(p.spec.monitoring.enabled for p in placements):
+            return [Diagnostic("warning", "", "modelfleet:alerts.action_group_id",
+                               f"stack {stack.stack!r} names no Azure Monitor action group: the models' metric alerts are "
+                               "created but notify nobody. To fix: set modelfleet:alerts: {action_group_id: "
+                               "/subscriptions/<sub>/resourceGroups/<rg>/providers/microsoft.insights/actionGroups/<name>}")]
         return []
 
