@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from modelfleet.environment import AnyStack
 from modelfleet.plan import Diagnostic
@@ -53,16 +54,23 @@ def sagemaker_image(spec: ModelSpec, stack: AnyStack, instance_type: str) -> tup
         return image, _ecr_only(spec, image, f"modelfleet:images.{spec.serving.runtime}")
     dlc = DLC[spec.serving.runtime]
     region = stack.region or "us-east-1"
-    from sagemaker.core import image_uris  # lazy: ~1.5 s import, SageMaker stacks only
-
-    kwargs = {"image_scope": "inference", "instance_type": instance_type} if dlc.scoped else {}
     try:
-        return image_uris.retrieve(dlc.framework, region, version=dlc.version, **kwargs), []
+        return _retrieve(dlc, region, instance_type if dlc.scoped else None), []
     except ValueError as e:
         return "", [Diagnostic("error", spec.name, "serving.runtime",
                                f"no AWS Deep Learning Container {dlc.framework} {dlc.version} for {spec.serving.runtime} "
                                f"in {region}: {e}. To fix: set serving.image to an ECR image, or "
                                f"modelfleet:images.{spec.serving.runtime} in the stack")]
+
+
+@lru_cache(maxsize=256)
+def _retrieve(dlc: Dlc, region: str, instance_type: str | None) -> str:
+    """The DLC image URI; cached because the SDK re-reads its JSON config on every call."""
+    from sagemaker.core import image_uris  # lazy: ~1.5 s import, SageMaker stacks only
+
+    kwargs = {"image_scope": "inference", "instance_type": instance_type} if instance_type else {}
+    uri: str = image_uris.retrieve(dlc.framework, region, version=dlc.version, **kwargs)
+    return uri
 
 
 def _ecr_only(spec: ModelSpec, image: str, field: str) -> list[Diagnostic]:

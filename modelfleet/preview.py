@@ -12,17 +12,22 @@ that records type, name, parent, inputs and options.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, settings
+from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from modelfleet import mocked_cloud
 from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_paths, target_of
 from modelfleet.errors import ModelfleetError
+from modelfleet.placement import StackPlacement
 from modelfleet.plan import PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
 from modelfleet.spec import SpecFile, load_specs, spec_paths
@@ -88,27 +93,40 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _run(stack: AnyStack, specs: list[SpecFile]) -> tuple[list[PlannedResource], dict[str, str]]:
+@contextmanager
+def without_source_positions() -> Iterator[None]:
+    """Skip the SDK's per-registration stack walk: source positions only matter to a real
+    engine's diagnostics, and reading every frame's source line dominates offline runs."""
+    original = pulumi_resource._get_stack_trace
+    pulumi_resource._get_stack_trace = lambda: source_pb2.StackTrace()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        pulumi_resource._get_stack_trace = original  # type: ignore[assignment]
+
+
+def _run(stack: AnyStack, specs: list[SpecFile], placed: StackPlacement) -> tuple[list[PlannedResource], dict[str, str]]:
     monitor = _CapturingMonitor(_Mocks(stack.region))
     settings.ROOT.set(None)
     mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack.stack, preview=False, monitor=monitor, logger=_QUIET)
     endpoints: dict[str, str] = {}
 
     def program() -> None:
-        urls = build(stack, specs)
+        urls = build(stack, specs, placed)
         for model, url in urls.items():
             url.apply(lambda value, model=model: endpoints.__setitem__(model, value))
 
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
-    _sync_await(run_pulumi_func(program))
+    with without_source_positions():
+        _sync_await(run_pulumi_func(program))
     return monitor.captured, endpoints
 
 
 def preview_loaded(stack: AnyStack, specs: list[SpecFile]) -> ResourcePlan:
     """Preview an already-loaded stack against already-loaded specs."""
     sp = plan_stack(stack, specs)  # raises before anything is registered
-    resources, endpoints = _run(stack, specs)
+    resources, endpoints = _run(stack, specs, sp)
     urns = [r.urn for r in resources]
     duplicates = sorted({u for u in urns if urns.count(u) > 1})
     if duplicates:

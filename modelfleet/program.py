@@ -26,10 +26,11 @@ def plan_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
     return sp
 
 
-def build(stack: AnyStack, specs: list[SpecFile]) -> dict[str, pulumi.Output[str]]:
+def build(stack: AnyStack, specs: list[SpecFile], placed: StackPlacement | None = None) -> dict[str, pulumi.Output[str]]:
+    """Register the stack's resources; `placed` reuses a placement already computed for it."""
     from components import deploy_platform
 
-    sp = plan_stack(stack, specs)
+    sp = placed if placed is not None else plan_stack(stack, specs)
     for d in sp.diagnostics:
         pulumi.log.warn(f"{d.model}: {d.field}: {d.message}")
     endpoints = deploy_platform(target_of(stack), sp)
