@@ -186,8 +186,13 @@ def parse_stack(text: str, file: str) -> AnyStack:
     values: dict[str, Any] = {"stack": _stack_name(Path(file)), "file": file}
     origin: dict[str, str] = {}
     for key, value in config.items():
-        namespace, _, field = str(key).partition(":")
+        # Pulumi puts a key without a namespace into the project's namespace (modelfleet)
+        namespace, _, field = str(key).partition(":") if ":" in str(key) else (NAMESPACE, ":", str(key))
         if namespace == NAMESPACE:
+            if field in origin:
+                raise SpecError([Problem(file, f"{key!r} repeats {origin[field]!r}", line=marks.locate(("config", key))[0],
+                                         field=f"config.{key}", fix="keep one of the two keys (a key without a namespace "
+                                         "is the same as modelfleet:<key>)")])
             values[field] = value
             origin[field] = key
         elif key in REGION_KEYS:

@@ -150,3 +150,15 @@ def test_invalid_input_registers_nothing(tmp_path: Path) -> None:
     finally:
         preview_module._run = original  # type: ignore[assignment]
     assert calls == [] and _run is original
+
+
+def test_stack_key_without_namespace_is_the_projects(tmp_path: Path, cli: CliRunner) -> None:
+    """Pulumi reads `serving:` as `modelfleet:serving`; so does modelfleet — and a repeat is an error."""
+    stack = STACK.replace("  modelfleet:serving: deployment\n", "  serving: kserve\n")
+    project = _write(tmp_path, BASE, stack)
+    from modelfleet.environment import load_stack_file
+
+    assert load_stack_file(project / "stacks" / "Pulumi.dev.yaml").serving == "kserve"
+    (project / "stacks" / "Pulumi.dev.yaml").write_text(stack + "  modelfleet:serving: deployment\n")
+    code, out = _validate(cli, project)
+    assert code == 2 and "repeats 'serving'" in out
