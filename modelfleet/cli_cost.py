@@ -53,7 +53,7 @@ def cost_command(
         if from_preview is not None and diff is not None:
             raise ModelfleetError("--diff compares project states and cannot be combined with --from-preview. "
                                   "To fix: run `pulumi preview --json` on both commits and price each file")
-        plans, current = _plans(project_dir, stack, from_preview, region)
+        plans, base = _plans(project_dir, stack, from_preview, region, diff)
         loaded = _usage(usage, project_dir, plans) if usage is not None else None
 
         def averages(environment: str) -> dict | None:
@@ -62,9 +62,7 @@ def cost_command(
         estimates = [estimate_plan(p, averages(p.environment)) for p in plans]
         change = None
         if diff is not None:
-            from modelfleet.cost.project import plans_at_ref
-
-            before = [estimate_plan(p, averages(p.environment)) for p in plans_at_ref(project_dir, diff, stack, current)]
+            before = [estimate_plan(p, averages(p.environment)) for p in base]
             change = compare(diff, before, estimates)
     except ModelfleetError as e:
         raise _fail(e) from e
@@ -86,15 +84,20 @@ def cost_command(
     raise typer.Exit(1 if over else 0)
 
 
-def _plans(project_dir: Path, stack: list[str] | None, from_preview: Path | None, region: str | None) -> tuple[list, object]:
+def _plans(project_dir: Path, stack: list[str] | None, from_preview: Path | None, region: str | None,
+           diff: str | None) -> tuple[list, list]:
+    """(plans to price, plans at the --diff ref or [])."""
+    names = list(stack) if stack else None
     if from_preview is not None:
         from modelfleet.cost.pulumi_json import plan_from_preview
 
-        return [plan_from_preview(from_preview, region=region, stack=stack[0] if stack else None)], None
-    from modelfleet.cost.project import current_plans
+        return [plan_from_preview(from_preview, region=region, stack=names[0] if names else None)], []
+    from modelfleet.cost.project import current_plans, plans_with_base
 
-    current = current_plans(project_dir, list(stack) if stack else None)
-    return current.plans, current
+    if diff is not None:
+        current, base = plans_with_base(project_dir, diff, names)
+        return current.plans, base
+    return current_plans(project_dir, names).plans, []
 
 
 def _usage(path: Path, project_dir: Path, plans: list):

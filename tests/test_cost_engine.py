@@ -225,3 +225,25 @@ def test_free_types_are_listed_with_a_reason(type_token):
 
 def test_free_and_usage_lists_do_not_overlap():
     assert not set(FREE_TYPES) & set(USAGE_TYPES)
+
+
+def test_azureml_3x_shapes_blue_green_each_bounded_by_its_own_setting():
+    parent = "urn:pulumi:s::modelfleet::modelfleet:azure:AzureMLEndpoint::p-chat"
+
+    def deployment(color: str, capacity: float) -> PlannedResource:
+        return res("azure-native:machinelearningservices:OnlineDeployment", f"p-chat-{color}", {
+            "deploymentName": color, "endpointName": "chat-ep", "sku": {"name": "Default", "capacity": capacity},
+            "properties": {"instanceType": "Standard_NC4as_T4_v3", "endpointComputeType": "Managed"},
+            "tags": {"modelfleet:model": "chat"}}, parent=parent)
+
+    def setting(color: str, lo: str, hi: str) -> PlannedResource:
+        return res("azure-native:monitor:AutoscaleSetting", f"p-chat-{color}-autoscale", {
+            "targetResourceUri": f"p-chat-{color}-id", "tags": {"modelfleet:model": "chat"},
+            "profiles": [{"name": "default", "capacity": {"minimum": lo, "maximum": hi, "default": lo}}]}, parent=parent)
+
+    p = plan([deployment("blue", 2.0), deployment("green", 1.0), setting("blue", "2", "8"), setting("green", "1", "2")],
+             "azureml", "eastus", ["chat"])
+    chat = estimate_plan(p).model("chat")
+    hourly = price("azureml", "eastus", "Standard_NC4as_T4_v3")
+    assert chat is not None
+    assert chat.monthly_max == money(hourly * H * (8 + 2)) and chat.monthly_min == money(hourly * H * (2 + 1))

@@ -31,9 +31,12 @@ def dec(value: Any, default: Decimal | None = None) -> Decimal | None:
     if value is None or isinstance(value, bool) or value == UNKNOWN:
         return default
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return default
+    if not number.is_finite():
+        return default
+    return Decimal(int(number)) if number == number.to_integral_value() else number  # 2.0 (wire float) → 2
 
 
 def dig(data: Any, *path: Any) -> Any:

@@ -6,9 +6,10 @@ Contract:
   `aws:appautoscaling/target:Target` whose `resourceId` is
   `endpoint/<endpointName>/variant/<variantName>` (`minCapacity`/`maxCapacity`); without a
   target, `initialInstanceCount` fixed. Serverless variants depend on usage.
-- `azure-native:machinelearningservices:OnlineDeployment`: `onlineDeploymentProperties.instanceType`
-  (catalog `azureml`) × `sku.capacity`, or the bounds of the `azure-native:insights:AutoscaleSetting`
-  targeting it (`profiles[0].capacity.minimum/maximum`). Kubernetes-compute deployments run
+- `azure-native:machinelearningservices:OnlineDeployment`: `properties.instanceType` (2.x:
+  `onlineDeploymentProperties`; catalog `azureml`) × `sku.capacity`, or the bounds of the
+  `azure-native:monitor:AutoscaleSetting` (2.x: `insights`) targeting it
+  (`profiles[0].capacity.minimum/maximum`): by target URI, else the setting named after it. Kubernetes-compute deployments run
   on a cluster whose nodes are priced, so they are free here.
 - `azure-native:containerregistry:Registry`: a daily SKU fee plus storage; the catalog has
   no registry prices, so it is "depends on usage" with no unit price and the reason.
@@ -28,7 +29,7 @@ from modelfleet.plan import PlannedResource
 
 APP_TARGET = "aws:appautoscaling/target:Target"
 SM_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-AUTOSCALE = "azure-native:insights:AutoscaleSetting"
+AUTOSCALE_TYPES = ("azure-native:monitor:AutoscaleSetting", "azure-native:insights:AutoscaleSetting")  # 3.x, 2.x
 
 
 def _not_in_catalog(r: PlannedResource, platform: str, instance_type: str | None, region: str | None) -> Unpriced:
@@ -111,7 +112,7 @@ def sagemaker_endpoint_config(r: PlannedResource, ctx: Context) -> list:
 # Azure ML ----------------------------------------------------------------------------------
 
 def _autoscale_for(deployment: PlannedResource, ctx: Context) -> PlannedResource | None:
-    settings = ctx.by_type.get(AUTOSCALE, [])
+    settings = [s for token in AUTOSCALE_TYPES for s in ctx.by_type.get(token, [])]
     by_last = ctx.memo("autoscale-by-target-name", lambda: _index(
         settings, lambda s: str(s.inputs.get("targetResourceUri") or "").rstrip("/").split("/")[-1]))
     name = str(deployment.inputs.get("deploymentName") or deployment.name)
@@ -119,7 +120,12 @@ def _autoscale_for(deployment: PlannedResource, ctx: Context) -> PlannedResource
     for s in by_last.get(name, []):
         if not endpoint or f"/{endpoint}/" in str(s.inputs.get("targetResourceUri")):
             return s
-    same_parent = ctx.siblings(deployment, AUTOSCALE)
+    same_parent = [s for token in AUTOSCALE_TYPES for s in ctx.siblings(deployment, token)]
+    # children of one component are named f"{component}-{role}": the deployment's setting extends its name
+    named = [s for s in same_parent if str(s.inputs.get("targetResourceUri") or "").startswith(deployment.name)
+             or s.name.startswith(f"{deployment.name}-")]
+    if len(named) == 1:
+        return named[0]
     if len(same_parent) == 1:
         return same_parent[0]
     model = ctx.model_of(deployment)
@@ -130,7 +136,7 @@ def _autoscale_for(deployment: PlannedResource, ctx: Context) -> PlannedResource
 
 @maps("azure-native:machinelearningservices:OnlineDeployment")
 def azureml_deployment(r: PlannedResource, ctx: Context) -> list:
-    props = r.inputs.get("onlineDeploymentProperties") or {}
+    props = r.inputs.get("properties") or r.inputs.get("onlineDeploymentProperties") or {}  # azure-native 3.x, 2.x
     if str(props.get("endpointComputeType") or "Managed") == "Kubernetes":
         return [Free(r.type, r.name, "runs on an attached Kubernetes cluster whose nodes are priced there")]
     fixed = dec(dig(r.inputs, "sku", "capacity"), Decimal(1))

@@ -74,9 +74,9 @@ def _explain_empty(by_model: dict[str, ModelCost], loads: list[Workload], ctx: C
     """A model with no component says why, instead of showing a bare 0."""
     cpu_only = {w.model for w in loads if w.gpus == 0}
     for name, mc in by_model.items():
-        if mc.components:
+        if any(not c.usage_based for c in mc.components):
             continue
         if name in cpu_only:
-            mc.notes.append("CPU-only pods: they run on the cluster's shared CPU nodes, priced under (shared)")
+            mc.notes.append("CPU-only pods: they run on the cluster's CPU nodes, priced under (shared) when this stack manages them")
         else:
-            mc.notes.append("no priced resource attributed to this model (see unpriced)")
+            mc.notes.append("no priced resource attributed to this model (see unpriced and usage-dependent)")

@@ -4,11 +4,12 @@ Contract:
 - `current_plans(project_dir, names)` previews the named stacks (all when None) exactly like
   `modelfleet preview`, and remembers a content key per stack (the stack's settings plus the
   merged specs it selects).
-- `plans_at_ref(project_dir, ref, names, current)` extracts model_specs/, stacks/ and
-  policies/config at `ref` into a temporary directory (`gitref`, never the working tree) and
-  previews them with the current code. A stack whose key equals the current one reuses the
-  current plan (same inputs, same code → same plan). With explicit `names`, a stack missing
-  at `ref` is left out (it counts as 0 there).
+- `plans_with_base(project_dir, ref, names)` → (current, plans at `ref`): extracts
+  model_specs/, stacks/ and policies/config at `ref` into a temporary directory (`gitref`,
+  never the working tree) and previews them with the current code. A stack whose key equals
+  a current one reuses the current plan (same inputs, same code → same plan), so only stacks
+  the change touches are previewed twice. With explicit `names`, a stack missing at `ref` is
+  left out (it counts as 0 there). Both sides are validated before anything is previewed.
 - `known_names(project_dir)` → (spec names, environments) that a usage file may mention.
 """
 
@@ -44,6 +45,15 @@ class Planned:
     by_key: dict[str, ResourcePlan] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A validated, placed stack ready to preview, with its content key."""
+
+    stack: AnyStack
+    specs: list[SpecFile]
+    key: str
+
+
 def _key(stack: AnyStack, specs: list[SpecFile], selected: set[str]) -> str:
     parts = [stack.model_dump_json(exclude={"file"})]
     for spec in sorted(specs, key=lambda s: s.name):
@@ -53,8 +63,8 @@ def _key(stack: AnyStack, specs: list[SpecFile], selected: set[str]) -> str:
     return "\n".join(parts)
 
 
-def _plan_all(project_dir: Path, names: list[str] | None, reuse: dict[str, ResourcePlan] | None = None,
-              skip_missing: bool = False) -> Planned:
+def _prepare(project_dir: Path, names: list[str] | None, skip_missing: bool = False) -> list[_Prepared]:
+    """Load and place every selected stack (all errors surface here, before any preview)."""
     specs = load_specs(spec_paths(project_dir / "model_specs"))
     stacks_dir = project_dir / "stacks"
     if names:
@@ -68,32 +78,40 @@ def _plan_all(project_dir: Path, names: list[str] | None, reuse: dict[str, Resou
     else:
         paths = stack_paths(stacks_dir)
     stacks = [load_stack_file(p) for p in paths]
-    placed = [(stack, plan_stack(stack, specs)) for stack in stacks]  # validate every stack before previewing any
-    out = Planned(plans=[])
-    for stack, sp in placed:
-        key = _key(stack, specs, {p.model for p in sp.placements})
-        plan = (reuse or {}).get(key) or preview_loaded(stack, specs)
-        out.plans.append(plan)
-        out.keys[stack.stack] = key
-        out.by_key[key] = plan
+    placed = [(stack, plan_stack(stack, specs)) for stack in stacks]
+    return [_Prepared(stack, specs, _key(stack, specs, {p.model for p in sp.placements})) for stack, sp in placed]
+
+
+def _planned(prepared: list[_Prepared], plans: list[ResourcePlan]) -> Planned:
+    out = Planned(plans=plans)
+    for p, plan in zip(prepared, plans, strict=True):
+        out.keys[p.stack.stack] = p.key
+        out.by_key[p.key] = plan
     return out
 
 
 def current_plans(project_dir: Path, names: list[str] | None = None) -> Planned:
-    return _plan_all(project_dir, names)
+    prepared = _prepare(project_dir, names)
+    return _planned(prepared, [preview_loaded(p.stack, p.specs) for p in prepared])
 
 
-def plans_at_ref(project_dir: Path, ref: str, names: list[str] | None, current: Planned) -> list[ResourcePlan]:
+def plans_with_base(project_dir: Path, ref: str, names: list[str] | None) -> tuple[Planned, list[ResourcePlan]]:
+    """(the working tree's plans, the plans at `ref`); stacks with identical inputs are previewed once."""
+    current = _prepare(project_dir, names)
     with tempfile.TemporaryDirectory(prefix="modelfleet-cost-") as tmp:
         root = extract_at_ref(project_dir, ref, PROJECT_PATHS, Path(tmp))
-        if not (root / "stacks").is_dir():
-            return []
         try:
-            return _plan_all(root, names, reuse=current.by_key, skip_missing=True).plans
+            base = _prepare(root, names, skip_missing=True) if (root / "stacks").is_dir() else []
         except ModelfleetError as e:
             message = str(e).replace(f"{root}/", f"{ref}:")
             raise BaseRefError(f"the project at {ref!r} cannot be previewed: {message}\n"
-                               f"To fix: compare with a ref whose specs and stacks are valid", e.exit_code) from e
+                               "To fix: compare with a ref whose specs and stacks are valid", e.exit_code) from e
+        known = {p.key for p in current}
+        todo = list({p.key: p for p in base if p.key not in known}.values())
+        planned = _planned(current, [preview_loaded(p.stack, p.specs) for p in current])
+        fresh = [preview_loaded(p.stack, p.specs) for p in todo]
+    by_key = {**planned.by_key, **{p.key: plan for p, plan in zip(todo, fresh, strict=True)}}
+    return planned, [by_key[p.key] for p in base]
 
 
 def known_names(project_dir: Path) -> tuple[set[str], set[str]]:
