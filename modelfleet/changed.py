@@ -143,3 +143,10 @@ def validate_since(project_dir: Path, ref: str) -> dict[str, object]:
         return {"specs": 0, "stacks": 0, "warnings": [], "changed_since": ref}
     summary = validate_paths(project_dir, [*selection.spec_paths, *selection.stack_paths])
     return {**summary, "changed_since": ref, "selected_stacks": selection.reasons}
+
+
+def changed_stacks(project_dir: Path, ref: str, requested: list[str] | None, project_wide: tuple[str, ...] = ()) -> list[str]:
+    """For check/cost `--changed-since`: stacks affected since `ref`, kept within `requested`
+    when the user also named stacks. An empty list means there is nothing to do."""
+    selection = select_changed(project_dir, ref, project_wide)
+    return [name for name in selection.stacks if not requested or name in requested]

@@ -33,6 +33,10 @@ def check_command(
     ] = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
+    changed_since: Annotated[
+        str | None,
+        typer.Option("--changed-since", help="Only stacks affected by specs, stacks or policies changed since this git ref."),
+    ] = None,
     project_dir: Annotated[
         Path, typer.Option("--project-dir", help="Project root (holds stacks/, model_specs/, policies/).")
     ] = Path("."),
@@ -50,7 +54,15 @@ def check_command(
     try:
         from modelfleet.preview import preview_stacks
 
-        plans = preview_stacks(project_dir, list(stack) if stack else None)
+        names = list(stack) if stack else None
+        if changed_since:
+            from modelfleet.changed import changed_stacks
+
+            names = changed_stacks(project_dir, changed_since, names, project_wide=("policies",))
+            if not names:
+                typer.echo(f"nothing to check: no spec, stack or policy changed since {changed_since}")
+                raise typer.Exit(0)
+        plans = preview_stacks(project_dir, names)
         report = run_checks(plans, config_dir)
     except ModelfleetError as e:
         Console(stderr=True).print(f"[red]error:[/] {e}", markup=True, highlight=False)

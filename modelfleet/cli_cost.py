@@ -41,6 +41,7 @@ def cost_command(
     from_preview: Annotated[Path | None, typer.Option("--from-preview", help="Price a real `pulumi preview --json` file instead.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="Region for --from-preview when the file does not say.")] = None,
     fmt: Annotated[CostFormat, typer.Option("--format", "-f", help="table, json or markdown (PR comment).")] = CostFormat.table,
+    changed_since: Annotated[str | None, typer.Option("--changed-since", help="Only stacks affected by specs or stacks changed since this git ref.")] = None,
     project_dir: Annotated[Path, typer.Option("--project-dir", help="Project root (holds model_specs/ and stacks/).")] = Path("."),
 ) -> None:
     """Monthly cost per model and stack (min / expected / max); exit 1 when a stack's max exceeds its budget."""
@@ -53,6 +54,13 @@ def cost_command(
         if from_preview is not None and diff is not None:
             raise ModelfleetError("--diff compares project states and cannot be combined with --from-preview. "
                                   "To fix: run `pulumi preview --json` on both commits and price each file")
+        if changed_since:
+            from modelfleet.changed import changed_stacks
+
+            stack = changed_stacks(project_dir, changed_since, stack)
+            if not stack:
+                typer.echo(f"nothing to price: no spec or stack changed since {changed_since}")
+                raise typer.Exit(0)
         plans, base = _plans(project_dir, stack, from_preview, region, diff)
         loaded = _usage(usage, project_dir, plans) if usage is not None else None
 

@@ -101,3 +101,24 @@ def test_validate_changed_since_checks_only_the_selection(repo: Path, cli) -> No
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["stacks"] == 1 and body["selected_stacks"] == {"lab-dev": "stack changed"}
+
+
+def test_check_and_cost_limit_work_to_changed_stacks(repo: Path, cli) -> None:
+    for command in ("check", "cost"):
+        result = cli.invoke(app, [command, "--changed-since", "main", "--project-dir", str(repo)])
+        assert result.exit_code == 0 and "nothing to" in result.output, result.output
+    _edit(repo / "stacks" / "Pulumi.lab-dev.yaml", "monthly_usd: 3000", "monthly_usd: 3500")
+    cost = cli.invoke(app, ["cost", "--changed-since", "main", "--format", "json", "--project-dir", str(repo)])
+    assert cost.exit_code == 0, cost.output
+    assert [s["stack"] for s in json.loads(cost.output)["stacks"]] == ["lab-dev"]
+    check = cli.invoke(app, ["check", "--changed-since", "main", "--format", "json", "--project-dir", str(repo)])
+    assert {v["stack"] for v in json.loads(check.output)["violations"]} <= {"lab-dev"}, check.output
+
+
+def test_a_policy_change_rechecks_every_stack(repo: Path) -> None:
+    from modelfleet.changed import changed_stacks
+
+    config = repo / "policies" / "config" / "dev.json"
+    config.write_text(config.read_text().replace("{", "{ ", 1))
+    assert set(changed_stacks(repo, "main", None, project_wide=("policies",))) == {p.stack for p in map(load_stack_file, stack_paths(repo / "stacks"))}
+    assert changed_stacks(repo, "main", None) == [], "cost ignores policy changes"
