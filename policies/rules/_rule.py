@@ -32,6 +32,11 @@ ENVIRONMENT_PARAM: dict[str, Any] = {
 ENVIRONMENTS_SCHEMA = {"type": "array", "items": {"type": "string", "enum": ["dev", "staging", "prod"]}}
 
 
+def environments_param(envs: list[str] | None) -> dict[str, Any]:
+    """The `environments` parameter of a rule that applies only in some environments ({} = all)."""
+    return {"environments": {**ENVIRONMENTS_SCHEMA, "default": envs}} if envs else {}
+
+
 @dataclass(frozen=True)
 class Rule:
     """One policy. `resource_types` are type tokens or globs (`kubernetes:*`); empty = every type.

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _util as u
-from ._rule import ENVIRONMENTS_SCHEMA, Rule
+from ._rule import Rule, environments_param
 
 
 def acr_admin_disabled(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
@@ -75,7 +75,7 @@ def _z(
     types: tuple[str, ...],
     envs: list[str] | None = None,
 ) -> Rule:
-    params = {"environments": {**ENVIRONMENTS_SCHEMA, "default": envs}} if envs else {}
+    params = environments_param(envs)
     return Rule(rule_id, "azure", "mandatory", desc, why, refs, "resource", fn, types, params)
 
 

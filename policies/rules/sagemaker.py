@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _util as u
-from ._rule import ENVIRONMENTS_SCHEMA, Rule
+from ._rule import Rule, environments_param
 
 IAM_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/role:Role")
 BROAD_MANAGED = ("AmazonSageMakerFullAccess", "AdministratorAccess", "AmazonS3FullAccess", "PowerUserAccess")
@@ -132,7 +132,7 @@ def _sm(
     types: tuple[str, ...],
     envs: list[str] | None = None,
 ) -> Rule:
-    params = {"environments": {**ENVIRONMENTS_SCHEMA, "default": envs}} if envs else {}
+    params = environments_param(envs)
     return Rule(rule_id, "sagemaker", level, desc, why, refs, "resource", fn, types, params)  # type: ignore[arg-type]
 
 
