@@ -45,6 +45,17 @@ def _summary(r: PlannedResource) -> str:
         bits.append(f"capacity={as_int(inputs['minCapacity'])}..{as_int(inputs.get('maxCapacity'))}")
     for group in spec.get("groups") or []:
         bits.append("alerts: " + "; ".join(rule["annotations"]["summary"].split(": ", 1)[-1] for rule in group.get("rules", [])))
+    if "comparisonOperator" in inputs and "threshold" in inputs:  # CloudWatch MetricAlarm: metric, statistic, threshold
+        returned = [q.get("label") or q.get("expression") for q in inputs.get("metricQueries") or [] if q.get("returnData")]
+        metric = inputs.get("metricName") or (returned[0] if returned else "expression")
+        stat = inputs.get("extendedStatistic") or inputs.get("statistic")
+        threshold, operator = inputs["threshold"], str(inputs["comparisonOperator"])
+        value = f"{threshold:.15g}" if isinstance(threshold, int | float) else str(threshold)
+        if metric == "ModelLatency" and isinstance(threshold, int | float):  # SageMaker reports it in microseconds
+            value += f" µs ({threshold / 1000:.15g} ms)"
+        symbol = {"GreaterThanOrEqualToThreshold": "≥", "GreaterThanThreshold": ">", "LessThanThreshold": "<",
+                  "LessThanOrEqualToThreshold": "≤"}.get(operator, operator)
+        bits.append(f"alarm: {metric}{' ' + stat if stat else ''} {symbol} {value}")
     if "taints" in spec:
         bits.append("taint=" + ",".join(f"{t.get('key')}={t.get('value')}:{t.get('effect')}" for t in spec["taints"]))
     return "  ".join(bits)

@@ -7,9 +7,11 @@ Registers, under the component:
   the VPC config when the stack gives subnets);
 - `EndpointConfiguration` (placement instance type, initial count = min replicas, the stack's
   KMS key where the instance type accepts one, data capture when sampled);
-- CloudWatch alarms: 5xx share ≥ `alerts.error_rate_percent` and ModelLatency p99 ≥
-  `alerts.latency_p99_ms` (ModelLatency is in microseconds), plus GPU saturation; they notify
-  `sns_topic_arn` when set, and the ones in `rollout.rollback_on` roll a deployment back;
+- CloudWatch alarms from `sagemaker_monitoring.alarm_definitions` (5xx share, ModelLatency p99,
+  GPU saturation on GPU instances): ONE alarm per signal, which notifies `sns_topic_arn` when set
+  AND, for the signals in `rollout.rollback_on`, rolls a deployment back. With
+  `monitoring.enabled: false` there are no alarms, hence no automatic rollback (the SageMaker
+  target warns);
 - `Endpoint` with the blue/green deployment config of `rollout`;
 - an Application Auto Scaling target (min/max replicas) and a target-tracking policy.
 """
@@ -29,12 +31,13 @@ from components.aws.sagemaker_config import (
     model_data,
     scaling_policy,
 )
+from components.aws.sagemaker_monitoring import alarm_definitions
 from modelfleet.placement import Placement
 from modelfleet.targets.aws_offers import partition
 from modelfleet.targets.sagemaker import accepts_volume_kms_key
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-ALARM_PERIOD_S = 300  # "5xx share over 5 minutes", and p99 over the same window
+# alarm resource names by signal (kept stable: renaming one would replace the alarm)
+ALARM_ROLES = {"error_rate": "5xx", "latency_p99": "latency", "gpu_utilization": "gpu"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         endpoint_name, variant = p.names["endpoint"], p.names["variant"]
         in_vpc = bool(args.subnet_ids)
-        capturing = spec.monitoring.data_capture.sample_percent > 0 and args.capture_s3_uri is not None
+        capturing = (spec.monitoring.enabled and spec.monitoring.data_capture.sample_percent > 0
+                     and args.capture_s3_uri is not None)
 
         role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy("sagemaker.amazonaws.com"),
                             description=f"SageMaker execution role of {p.model} on {p.stack}", tags=p.tags, opts=child)
@@ -134,49 +138,16 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         self.register_outputs({"endpoint_name": self.endpoint_name, "url": self.url})
 
     def _alarms(self, name: str, p: Placement, endpoint: str, variant: str, sns_topic_arn: str | None) -> list[Any]:
-        """Create the alarms; return the names that roll a deployment back."""
-        spec = p.spec
-        alerts, monitoring = spec.monitoring.alerts, spec.monitoring.enabled
-        child = pulumi.ResourceOptions(parent=self)
-        actions = [sns_topic_arn] if sns_topic_arn and monitoring else []
-        dims = {"EndpointName": endpoint, "VariantName": variant}
-        common = {"alarm_actions": actions, "ok_actions": actions, "treat_missing_data": "notBreaching",
-                  "comparison_operator": "GreaterThanOrEqualToThreshold", "evaluation_periods": 1, "tags": p.tags}
+        """Create the model's alarms (one per signal); return the names of those in `rollout.rollback_on`.
+
+        The same MetricAlarm resources page (`alarm_actions`) and stop a deployment
+        (`autoRollbackConfiguration`); none exist when monitoring is disabled."""
+        actions = [sns_topic_arn] if sns_topic_arn else []
         rollback: list[Any] = []
-        if monitoring or "error_rate" in spec.rollout.rollback_on:
+        for signal, definition in alarm_definitions(p, endpoint, variant).items():
             alarm = aws.cloudwatch.MetricAlarm(
-                f"{name}-5xx-alarm", name=f"{endpoint}-5xx-rate", threshold=alerts.error_rate_percent,
-                alarm_description=f"{p.model}: 5xx share of invocations ≥ {alerts.error_rate_percent:g} % over 5 minutes",
-                metric_queries=[
-                    _metric("errors", "Invocation5XXErrors", dims),
-                    _metric("invocations", "Invocations", dims),
-                    {"id": "rate", "expression": "IF(invocations > 0, 100 * errors / invocations, 0)",
-                     "label": "5xx percent", "return_data": True},
-                ], **common, opts=child)
-            if "error_rate" in spec.rollout.rollback_on:
+                f"{name}-{ALARM_ROLES[signal]}-alarm", **definition, alarm_actions=actions, ok_actions=actions,
+                tags=p.tags, opts=pulumi.ResourceOptions(parent=self))
+            if signal in p.spec.rollout.rollback_on:
                 rollback.append(alarm.name)
-        if monitoring or "latency_p99" in spec.rollout.rollback_on:
-            alarm = aws.cloudwatch.MetricAlarm(
-                f"{name}-latency-alarm", name=f"{endpoint}-latency-p99",
-                alarm_description=f"{p.model}: ModelLatency p99 ≥ {alerts.latency_p99_ms:g} ms",
-                namespace=SAGEMAKER_NAMESPACE, metric_name="ModelLatency", dimensions=dims, extended_statistic="p99",
-                period=ALARM_PERIOD_S,
-                threshold=alerts.latency_p99_ms * 1000,  # ModelLatency is reported in microseconds
-                **common, opts=child)
-            if "latency_p99" in spec.rollout.rollback_on:
-                rollback.append(alarm.name)
-        if monitoring and p.gpus_per_replica and p.offer is not None:
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-gpu-alarm", name=f"{endpoint}-gpu-saturated",
-                alarm_description=f"{p.model}: GPU utilization ≥ {alerts.gpu_utilization_percent:g} % for 15 minutes",
-                namespace="/aws/sagemaker/Endpoints", metric_name="GPUUtilization", dimensions=dims, statistic="Average",
-                period=ALARM_PERIOD_S,
-                threshold=alerts.gpu_utilization_percent * p.offer.gpu_count,  # summed over the instance's GPUs
-                **{**common, "evaluation_periods": 3}, opts=child)
         return rollback
-
-
-def _metric(metric_id: str, metric_name: str, dims: dict[str, str]) -> dict[str, Any]:
-    return {"id": metric_id, "return_data": False, "metric": {
-        "namespace": SAGEMAKER_NAMESPACE, "metric_name": metric_name, "dimensions": dims,
-        "period": ALARM_PERIOD_S, "stat": "Sum"}}

@@ -1,5 +1,6 @@
-"""The SageMaker platform: an ECR repository and a `SageMakerEndpoint` per model, plus one
-data-capture bucket for the stack when any model samples requests.
+"""The SageMaker platform: an ECR repository and a `SageMakerEndpoint` per model (with its
+alarms), plus, per stack, one CloudWatch dashboard (a row per monitored model) and one
+data-capture bucket when any monitored model samples requests.
 
 `deploy(sp)` returns each model's SageMaker Runtime invocation URL (callers sign requests
 with SigV4; there is no unauthenticated URL).
@@ -8,13 +9,19 @@ with SigV4; there is no unauthenticated URL).
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.aws.common import is_production, s3, stack_tags
 from components.aws.registry import model_repositories
 from components.aws.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
+from components.aws.sagemaker_monitoring import dashboard_body, dashboard_rows
 from modelfleet.aws_images import container_environment, ecr_repository_arn
 from modelfleet.environment import SageMakerStack
+from modelfleet.naming import fit
 from modelfleet.placement import Placement, StackPlacement
+
+CAPTURE_RETENTION_DAYS = 90  # long enough for monthly drift reports; captures hold user payloads
+DASHBOARD_NAME_LIMIT = 255
 
 
 def captures(p: Placement) -> bool:
@@ -22,8 +29,9 @@ def captures(p: Placement) -> bool:
 
 
 class CaptureBucket(pulumi.ComponentResource):
-    """Private, encrypted bucket for request/response capture (drift analysis); retained on
-    destroy because it holds evidence, protected in production."""
+    """Private, encrypted bucket for request/response capture (drift analysis): public access
+    blocked, SSE-KMS with the stack's key (else SSE-S3), captures expire after
+    `CAPTURE_RETENTION_DAYS`; retained on destroy because it holds evidence, protected in production."""
 
     def __init__(self, name: str, stack: SageMakerStack, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelfleet:aws:CaptureBucket", name, None, opts)
@@ -39,6 +47,12 @@ class CaptureBucket(pulumi.ComponentResource):
         s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption", bucket=bucket.id,
             rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": bool(stack.kms_key_arn)}],
+            opts=child)
+        s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle", bucket=bucket.id,
+            rules=[{"id": "expire-captures", "status": "Enabled", "filter": {"prefix": ""},
+                    "expiration": {"days": CAPTURE_RETENTION_DAYS},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}],
             opts=child)
         self.arn = bucket.arn
         self.uri = bucket.id.apply(lambda b: f"s3://{b}")  # a bucket's id is its name
@@ -65,4 +79,9 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
             capture_bucket_arn=bucket.arn if bucket and captures(p) else None,
             capture_s3_uri=bucket.uri.apply(lambda uri, e=p.names["endpoint"]: f"{uri}/{e}") if bucket and captures(p) else None))
         urls[p.model] = endpoint.url
+    rows = dashboard_rows(list(sp.placements))
+    if rows:
+        name = fit(f"modelfleet-{stack.stack}", DASHBOARD_NAME_LIMIT, invalid=r"[^a-z0-9_-]")
+        aws.cloudwatch.Dashboard(f"{stack.stack}-dashboard", dashboard_name=name,
+                                 dashboard_body=dashboard_body(rows, stack.region, f"modelfleet · {stack.stack} ({stack.environment})"))
     return urls

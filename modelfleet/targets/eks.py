@@ -8,6 +8,10 @@ Contract:
   on the cluster's general-purpose nodes (`offer` is still set, for cost previews).
 - `node_bounds(shape, placements)` → (min, max) nodes of a node group, see its docstring.
 - `cluster_name(stack)` / `node_group_name(stack, shape)` — names within EKS's 63 characters.
+- `check_stack` adds the alert-destination check (EKS alerts are PrometheusRules routed by the
+  stack's `alertmanager_receiver`; an SNS topic alone is a warning, see
+  `modelfleet.alert_destinations`) and a warning per model whose spec samples data capture,
+  which Kubernetes stacks do not provision.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from modelfleet.alert_destinations import check_capture, check_destination
 from modelfleet.catalog import allocatable
 from modelfleet.environment import AnyStack, EksCluster, KubernetesStack
 from modelfleet.naming import fit
@@ -90,7 +95,7 @@ class EksTarget(Target):
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster)
         cluster = stack.cluster
-        out = []
+        out = [*check_destination(stack), *check_capture(stack, placements)]
         if not cluster.create and not cluster.name:
             out.append(Diagnostic("error", "", "modelfleet:cluster.name",
                                   "an existing EKS cluster needs its name. To fix: set modelfleet:cluster.name, "

@@ -8,10 +8,15 @@ Contract:
   where a promise would be broken (scale-to-zero, queue-depth scaling, non-S3 model data,
   unauthenticated access), a warning where a documented fallback applies (spot, public,
   bake time above SageMaker's one-hour step limit).
+- Monitoring: with `monitoring.enabled: false` no CloudWatch alarm exists, so the blue/green
+  update has no automatic rollback (warning; the MF-SM-004 policy also flags it in staging/prod)
+  and no capture is configured (warning when the spec still samples). `check_stack` adds the
+  stack-level alert-destination check (`modelfleet.alert_destinations`).
 """
 
 from __future__ import annotations
 
+from modelfleet.alert_destinations import check_destination
 from modelfleet.aws_images import container_environment, sagemaker_image
 from modelfleet.environment import AnyStack, SageMakerStack
 from modelfleet.naming import fit
@@ -88,6 +93,8 @@ class SageMakerTarget(Target):
                 f"SageMaker waits at most {MAX_WAIT_SECONDS // 60} minutes between traffic-shifting steps: the "
                 f"{r.bake_minutes}-minute bake is shortened to {MAX_WAIT_SECONDS // 60} minutes")
 
+        diagnostics.extend(self._monitoring(spec))
+
         offer, problems = choose_offer(spec, stack, "sagemaker", spot=False)
         diagnostics.extend(problems)
         if offer is not None and stack.kms_key_arn and not accepts_volume_kms_key(offer.instance_type):
@@ -119,14 +126,36 @@ class SageMakerTarget(Target):
             image=image, shape=None, offer=offer, names=names, diagnostics=tuple(diagnostics),
         )
 
+    @staticmethod
+    def _monitoring(spec: ModelSpec) -> list[Diagnostic]:
+        m, r = spec.monitoring, spec.rollout
+        out = []
+        if not m.enabled:
+            if r.rollback_on:
+                out.append(Diagnostic("warning", spec.name, "monitoring.enabled",
+                                      f"monitoring is disabled, so no CloudWatch alarms exist and the {r.strategy} update "
+                                      f"has no automatic rollback on {', '.join(r.rollback_on)}. To fix: remove "
+                                      "monitoring.enabled: false (the same alarms then page and roll back), or set "
+                                      "rollout.rollback_on: [] to state that no rollback is wanted"))
+            if m.data_capture.sample_percent > 0:
+                out.append(Diagnostic("warning", spec.name, "monitoring.data_capture.sample_percent",
+                                      "monitoring is disabled, so no data capture is configured. To fix: set "
+                                      "sample_percent: 0, or enable monitoring"))
+        elif 0 < m.data_capture.sample_percent and not float(m.data_capture.sample_percent).is_integer():
+            out.append(Diagnostic("warning", spec.name, "monitoring.data_capture.sample_percent",
+                                  f"SageMaker samples whole percents: {m.data_capture.sample_percent:g} % becomes "
+                                  f"{max(1, round(m.data_capture.sample_percent))} %"))
+        return out
+
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
         assert isinstance(stack, SageMakerStack)
+        out = check_destination(stack)
         if stack.security_group_ids and not stack.subnet_ids:
-            return [Diagnostic("error", "", "modelfleet:subnet_ids",
-                               "security_group_ids without subnet_ids: a SageMaker VPC config needs both. "
-                               "To fix: add the private subnets, or drop security_group_ids")]
+            out.append(Diagnostic("error", "", "modelfleet:subnet_ids",
+                                  "security_group_ids without subnet_ids: a SageMaker VPC config needs both. "
+                                  "To fix: add the private subnets, or drop security_group_ids"))
         if stack.subnet_ids and not stack.security_group_ids:
-            return [Diagnostic("error", "", "modelfleet:security_group_ids",
-                               "subnet_ids without security_group_ids: a SageMaker VPC config needs both. "
-                               "To fix: add a security group that allows the container's egress to S3/ECR endpoints")]
-        return []
+            out.append(Diagnostic("error", "", "modelfleet:security_group_ids",
+                                  "subnet_ids without security_group_ids: a SageMaker VPC config needs both. "
+                                  "To fix: add a security group that allows the container's egress to S3/ECR endpoints"))
+        return out
