@@ -102,9 +102,9 @@ class AzureMLEndpoint(pulumi.ComponentResource):
                 target_resource_uri=deployment.id,
                 profiles=[autoscale.profile(low, high, autoscale.rules(rule, deployment.id, endpoint.id, slot))],
                 tags=p.tags, opts=child)
-            for rule in alerts.alert_rules(spec, slot, low, gpu=p.gpus_per_replica > 0):
-                alerts.metric_alert(f"{name}-{slot}-{rule.role}-alert", f"{endpoint_name}-{slot}-{rule.role}", rule,
-                                    endpoint.id if rule.on_endpoint else deployment.id, args.resource_group,
+            for alert in alerts.alert_rules(spec, slot, low, gpu=p.gpus_per_replica > 0):
+                alerts.metric_alert(f"{name}-{slot}-{alert.role}-alert", f"{endpoint_name}-{slot}-{alert.role}", alert,
+                                    endpoint.id if alert.on_endpoint else deployment.id, args.resource_group,
                                     args.action_group_id, p.tags, child)
             deployments.append(deployment)
         self._traffic(name, endpoint_name, p, args, endpoint_props, traffic, mirror, deployments)
