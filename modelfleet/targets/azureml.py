@@ -6,7 +6,7 @@ Placement picks the cheapest VM size that managed online endpoints accept (catal
 `UNSUPPORTED` and reported as an error naming the alternative. Monitoring is honoured
 with one documented fallback, reported as a warning: the error-rate alert counts 5xx
 responses per minute (Azure Monitor metric alerts have no ratio), see `components.azure.alerts`.
-A stack without `alerts.action_group_id` gets a warning: its alerts would notify nobody.
+Alert destinations are checked for every platform in `modelfleet.alert_destinations`.
 
 Names: endpoint names are 3-32 characters (`^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$`) and
 unique per Azure region across all tenants (the scoring host is
@@ -150,10 +150,5 @@ class AzureMLTarget(Target):
             return [Diagnostic("error", "", "modelfleet:workspace.resource_group",
                                "an existing workspace is looked up by name and resource group. "
                                "To fix: set modelfleet:workspace.resource_group, or create: true")]
-        if stack.alerts.action_group_id is None and any(p.spec.monitoring.enabled for p in placements):
-            return [Diagnostic("warning", "", "modelfleet:alerts.action_group_id",
-                               f"stack {stack.stack!r} names no Azure Monitor action group: the models' metric alerts are "
-                               "created but notify nobody. To fix: set modelfleet:alerts: {action_group_id: "
-                               "/subscriptions/<sub>/resourceGroups/<rg>/providers/microsoft.insights/actionGroups/<name>}")]
         return []
 
