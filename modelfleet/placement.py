@@ -138,6 +138,7 @@ def tags_for(spec: ModelSpec, stack: AnyStack) -> dict[str, str]:
 def place_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
     """Place every model the stack selects; collect diagnostics (never raises for bad fits)."""
     from modelfleet import targets
+    from modelfleet.alert_destinations import check_capture, check_destination
 
     target = targets.get(target_of(stack))
     placements = []
@@ -150,4 +151,6 @@ def place_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
         placements.append(placement)
         diagnostics.extend(placement.diagnostics)
     diagnostics.extend(target.check_stack(stack, placements))
+    diagnostics.extend(check_destination(stack))
+    diagnostics.extend(check_capture(stack, placements))
     return StackPlacement(stack, tuple(placements), tuple(diagnostics))

@@ -25,8 +25,9 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from modelfleet import mocked_cloud
+from modelfleet.alert_destinations import destination_problems
 from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_paths, target_of
-from modelfleet.errors import ModelfleetError
+from modelfleet.errors import ModelfleetError, SpecError
 from modelfleet.placement import StackPlacement
 from modelfleet.plan import PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
@@ -152,6 +153,9 @@ def preview_stacks(project_dir: Path, names: list[str] | None = None) -> list[Re
     stacks_dir = project_dir / "stacks"
     paths = [find_stack(stacks_dir, n) for n in names] if names else stack_paths(stacks_dir)
     stacks = [load_stack_file(p) for p in paths]
+    problems = [problem for stack in stacks for problem in destination_problems(stack)]
+    if problems:
+        raise SpecError(problems)
     for stack in stacks:
         plan_stack(stack, specs)
     return [preview_loaded(stack, specs) for stack in stacks]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from modelfleet.alert_destinations import destination_problems
 from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_paths
 from modelfleet.errors import PlacementError, Problem, SpecError
 from modelfleet.placement import place_stack
@@ -45,9 +46,12 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
     stacks: list[AnyStack] = []
     for path in stack_files:
         try:
-            stacks.append(load_stack_file(path))
+            stack = load_stack_file(path)
         except SpecError as e:
             problems += e.problems
+            continue
+        problems += destination_problems(stack)
+        stacks.append(stack)
     if problems:
         raise SpecError(problems)
     warnings = []

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from modelfleet.alert_destinations import check_capture, check_destination
 from modelfleet.catalog import allocatable
 from modelfleet.environment import AnyStack, EksCluster, KubernetesStack
 from modelfleet.naming import fit
@@ -95,7 +94,7 @@ class EksTarget(Target):
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster)
         cluster = stack.cluster
-        out = [*check_destination(stack), *check_capture(stack, placements)]
+        out: list[Diagnostic] = []
         if not cluster.create and not cluster.name:
             out.append(Diagnostic("error", "", "modelfleet:cluster.name",
                                   "an existing EKS cluster needs its name. To fix: set modelfleet:cluster.name, "

@@ -16,7 +16,6 @@ Contract:
 
 from __future__ import annotations
 
-from modelfleet.alert_destinations import check_destination
 from modelfleet.aws_images import container_environment, sagemaker_image
 from modelfleet.environment import AnyStack, SageMakerStack
 from modelfleet.naming import fit
@@ -149,7 +148,7 @@ class SageMakerTarget(Target):
 
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
         assert isinstance(stack, SageMakerStack)
-        out = check_destination(stack)
+        out: list[Diagnostic] = []
         if stack.security_group_ids and not stack.subnet_ids:
             out.append(Diagnostic("error", "", "modelfleet:subnet_ids",
                                   "security_group_ids without subnet_ids: a SageMaker VPC config needs both. "
