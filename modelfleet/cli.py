@@ -19,7 +19,8 @@ from modelfleet.errors import ModelfleetError, SpecError
 
 app = typer.Typer(help="One model spec → GPU node pools, registries and endpoints on any platform.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-console = Console(soft_wrap=True)
+# CI logs are not terminals: give trees room instead of cropping them at 80 columns
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 errors = Console(stderr=True, soft_wrap=True)
 
 ProjectDir = Annotated[Path, typer.Option("--project-dir", help="Project root (holds model_specs/ and stacks/).")]

@@ -56,6 +56,8 @@ def _summary(r: PlannedResource) -> str:
         symbol = {"GreaterThanOrEqualToThreshold": "≥", "GreaterThanThreshold": ">", "LessThanThreshold": "<",
                   "LessThanOrEqualToThreshold": "≤"}.get(operator, operator)
         bits.append(f"alarm: {metric}{' ' + stat if stat else ''} {symbol} {value}")
+    if r.type.endswith(":MetricAlert") and inputs.get("description"):  # Azure Monitor: the threshold is in the text
+        bits.append(f"alert: {inputs['description']}")
     if "taints" in spec:
         bits.append("taint=" + ",".join(f"{t.get('key')}={t.get('value')}:{t.get('effect')}" for t in spec["taints"]))
     return "  ".join(bits)

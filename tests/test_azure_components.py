@@ -264,7 +264,8 @@ def test_autoscale_maps_metrics_and_bounds(plans):
     assert conc["rules"][0]["metricTrigger"]["metricName"] == "ConnectionsActive"
     assert conc["rules"][0]["metricTrigger"]["threshold"] == round(8 / 0.9, 2), "target ÷ traffic share"
     canary = autoscale_of(prod, "-llama3-8b-chat-green-autoscale").inputs["profiles"][0]
-    assert canary["capacity"] == {"minimum": "1", "maximum": "1", "default": "1"}, "a 10 % canary of 8 replicas"
+    assert canary["capacity"] == {"minimum": "2", "maximum": "2", "default": "2"}, \
+        "a 10 % canary of 8 replicas keeps the prod floor of 2 (zone redundancy while it runs)"
 
     gpu = autoscale_of(plans["azureml-staging"], "-bg-probe-green-autoscale").inputs["profiles"][0]
     assert gpu["rules"][0]["metricTrigger"]["metricName"] == "GpuUtilizationPercentage"

@@ -232,8 +232,6 @@ def test_aks_dcgm_exporter_tolerates_the_gpu_taint(plans):
     assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"} in _dcgm_tolerations(plans["aks-spot"])
 
 
-@pytest.mark.xfail(strict=True, reason="components/kubernetes/addons.py gives the DCGM exporter only the GPU toleration; "
-                                       "AKS spot GPU pools also carry kubernetes.azure.com/scalesetpriority=spot:NoSchedule")
 def test_aks_dcgm_exporter_tolerates_the_spot_taint(plans):
     pools = plans["aks-spot"].of_type("azure-native:containerservice:AgentPool")
     assert any("kubernetes.azure.com/scalesetpriority=spot:NoSchedule" in p.inputs["nodeTaints"] for p in pools), "a spot GPU pool"

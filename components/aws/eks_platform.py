@@ -59,7 +59,7 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     # Bottlerocket NVIDIA variants run the device plugin themselves; AL2023 NVIDIA AMIs need the DaemonSet
     if stack.cluster.ami == "al2023" and stack.addons.nvidia_device_plugin == "install":
         plugins = [
-            GpuNodePool(f"gpu-{key}", GpuNodePoolArgs(key, shape.accelerator or "", (), {"app.kubernetes.io/managed-by": "modelfleet", **stack.tags}, True,
+            GpuNodePool(f"gpu-{key}", GpuNodePoolArgs(key, shape.accelerator or "", (), stack.shared_labels(), True,
                                                       stack.images.get("device_plugin")),
                         pulumi.ResourceOptions(provider=provider))
             for key, (shape, _) in sp.shapes().items()

@@ -68,5 +68,5 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
             # the GPU Operator brings its own device plugin; the AKS-managed driver does not
             ready.append(GpuNodePool(f"{stack.stack}-{key}-gpu", GpuNodePoolArgs(
                 pool=key, accelerator=shape.accelerator, nodes=(),
-                labels={"app.kubernetes.io/managed-by": "modelfleet", **stack.tags}), k8s_opts))
+                labels=stack.shared_labels(), device_plugin_image=stack.image("device_plugin")), k8s_opts))
     return deploy_serving(sp, provider, depends_on=ready)

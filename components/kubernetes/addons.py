@@ -34,7 +34,9 @@ class ClusterAddons(pulumi.ComponentResource):
             values = {}
             if addon == "dcgm_exporter":
                 # the exporter must run on the tainted GPU nodes it measures
-                values = {"tolerations": gpu_tolerations(), "serviceMonitor": {"enabled": True}}
+                # AKS taints spot nodes itself; tolerating that taint is harmless everywhere else
+                spot = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}
+                values = {"tolerations": [*gpu_tolerations(), spot], "serviceMonitor": {"enabled": True}}
             self.releases[addon] = k8s.helm.v3.Release(
                 f"{name}-{addon.replace('_', '-')}",
                 chart=chart["chart"],

@@ -54,9 +54,12 @@ def traffic_plan(strategy: str, canary_percent: int) -> tuple[dict[str, int], di
 
 
 def candidate_bounds(strategy: str, canary_percent: int, low: int, high: int) -> tuple[int, int]:
-    """Instance bounds of the "green" slot: a canary sized to its share, a blue/green twin at full size."""
+    """Instance bounds of the "green" slot: a canary sized to its share, a blue/green twin at full size.
+    A canary keeps as many instances as the stable slot up to two, so a model that must survive a
+    zone or instance loss (min ≥ 2) still does while its canary runs."""
     if strategy == "canary":
-        return 1, max(1, math.ceil(high * canary_percent / 100))
+        floor = max(1, min(low, 2))
+        return floor, max(floor, math.ceil(high * canary_percent / 100))
     return max(low, 1), high
 
 

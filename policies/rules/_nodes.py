@@ -65,7 +65,7 @@ def accelerators_of(resource_type: str, props: Any) -> set[str]:
         if u.node_selector(pod).get(ACCEL_LABEL):
             found.add(str(u.node_selector(pod)[ACCEL_LABEL]))
     instances = list(u.as_list(u.get(props, "instanceTypes")))
-    instances += [u.get(props, "vmSize"), u.get(props, "onlineDeploymentProperties.instanceType")]
+    instances += [u.get(props, "vmSize"), u.get_any(props, "properties.instanceType", "onlineDeploymentProperties.instanceType")]
     instances += [u.get(v, "instanceType") for v in u.as_list(u.get(props, "productionVariants"))]
     found.update(a for a in (accelerator_of_instance(i) for i in instances) if a)
     return found

@@ -42,7 +42,8 @@ ACR = "azure-native:containerregistry:Registry"
 AKS_POOL = "azure-native:containerservice:AgentPool"
 AML_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 AML_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
-AZ_METRIC_ALERT = "azure-native:insights:MetricAlert"
+AZ_METRIC_ALERT = "azure-native:monitor:MetricAlert"
+AZ_METRIC_ALERT_V2 = "azure-native:insights:MetricAlert"  # azure-native 2.x token
 
 
 def is_map(value: Any) -> bool:
@@ -61,6 +62,16 @@ def get(obj: Any, path: str, default: Any = None) -> Any:
             return default
         cur = cur[part]
     return default if cur is None else cur
+
+
+def get_any(obj: Any, *paths: str, default: Any = None) -> Any:
+    """The first of several property paths that is set (provider versions name a block differently,
+    e.g. Azure ML `properties` in azure-native 3.x vs `onlineEndpointProperties` in 2.x)."""
+    for path in paths:
+        value = get(obj, path)
+        if value is not None:
+            return value
+    return default
 
 
 def as_map(value: Any) -> Mapping[str, Any]:

@@ -42,13 +42,13 @@ def encryption_at_host(resource_type: str, props: Any, config: Mapping[str, Any]
 def aml_auth(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if not u.in_environments(config, ["prod"]):
         return []
-    mode = u.get(props, "onlineEndpointProperties.authMode")
+    mode = u.get_any(props, "properties.authMode", "onlineEndpointProperties.authMode")
     if mode == "AADToken":
         return []
     return [
         (
             f"The endpoint uses authMode {mode or 'unset'} in {u.environment(config)}; keys cannot be scoped or "
-            "audited per caller. To fix: set onlineEndpointProperties.authMode: AADToken."
+            "audited per caller. To fix: set the endpoint authMode to AADToken (network.auth: token in the model spec)."
         )
     ]
 
@@ -56,12 +56,12 @@ def aml_auth(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[
 def aml_private(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if not u.in_environments(config, ["prod"]):
         return []
-    if u.get(props, "onlineEndpointProperties.publicNetworkAccess") == "Disabled":
+    if u.get_any(props, "properties.publicNetworkAccess", "onlineEndpointProperties.publicNetworkAccess") == "Disabled":
         return []
     return [
         (
             f"The endpoint accepts traffic from the internet in {u.environment(config)}. To fix: set "
-            "onlineEndpointProperties.publicNetworkAccess: Disabled (network.public: false in the model spec)."
+            "the endpoint publicNetworkAccess to Disabled (network.public: false in the model spec)."
         )
     ]
 

@@ -61,7 +61,7 @@ def replica_bounds(resource_type: str, props: Any) -> tuple[float | None, float 
     if resource_type == u.AAS_TARGET:
         return u.num(u.get(props, "minCapacity")), u.num(u.get(props, "maxCapacity")), "minCapacity/maxCapacity"
     if resource_type == u.AML_DEPLOYMENT:
-        scale = u.as_map(u.get(props, "onlineDeploymentProperties.scaleSettings"))
+        scale = u.as_map(u.get_any(props, "properties.scaleSettings", "onlineDeploymentProperties.scaleSettings"))
         cap = u.num(u.get(props, "sku.capacity"))
         low = u.num(scale.get("minInstances"), cap)
         return low, u.num(scale.get("maxInstances"), cap), "sku.capacity/scaleSettings"

@@ -12,7 +12,7 @@ from . import _util as u
 from ._rule import ENVIRONMENTS_SCHEMA, Rule
 
 SERVING_TYPES = (*u.K8S_WORKLOADS, u.SM_ENDPOINT, u.AML_ENDPOINT)
-ALERT_TYPES = (u.CW_ALARM, u.PROMETHEUS_RULE, u.AZ_METRIC_ALERT)
+ALERT_TYPES = (u.CW_ALARM, u.PROMETHEUS_RULE, u.AZ_METRIC_ALERT, u.AZ_METRIC_ALERT_V2)
 _ENVS = {"environments": {**ENVIRONMENTS_SCHEMA, "default": ["prod"]}}
 
 
@@ -73,7 +73,7 @@ RULES = [
         (),
         "resource",
         alert_destination,
-        (u.CW_ALARM, u.AZ_METRIC_ALERT),
+        (u.CW_ALARM, u.AZ_METRIC_ALERT, u.AZ_METRIC_ALERT_V2),
         _ENVS,
     ),
 ]

@@ -14,8 +14,19 @@ IAM_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/
 BROAD_MANAGED = ("AmazonSageMakerFullAccess", "AdministratorAccess", "AmazonS3FullAccess", "PowerUserAccess")
 
 
+# Instance families whose SageMaker storage is local NVMe: AWS rejects a KmsKeyId for them and
+# encrypts the instance store in hardware, so a missing key there is not a finding.
+LOCAL_NVME_FAMILIES = frozenset({"c5d", "m5d", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"})
+
+
+def _local_nvme(instance_type: Any) -> bool:
+    parts = str(instance_type or "").split(".")
+    return len(parts) == 3 and parts[1] in LOCAL_NVME_FAMILIES
+
+
 def endpoint_config_kms(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
-    if u.get(props, "kmsKeyArn"):
+    variants = [v for v in u.as_list(u.get(props, "productionVariants")) if u.is_map(v)]
+    if u.get(props, "kmsKeyArn") or (variants and all(_local_nvme(v.get("instanceType")) for v in variants)):
         return []
     return [
         (

@@ -29,6 +29,7 @@ TAGGABLE = (
     u.AML_DEPLOYMENT,
     "azure-native:insights:AutoscaleSetting",
     u.AZ_METRIC_ALERT,
+    u.AZ_METRIC_ALERT_V2,
     "azure-native:machinelearningservices:Workspace",
 )
 # Node patches label shared nodes and Helm releases carry no metadata: not tagged by modelfleet.
