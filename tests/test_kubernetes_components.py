@@ -168,3 +168,34 @@ def test_addons_the_stack_installs(plans: dict[str, ResourcePlan]) -> None:
     assert "keda" in releases, "lab-dev declares keda: install"
     kserve_releases = {r.inputs["chart"] for r in plans["lab-kserve"].of_type("kubernetes:helm.sh/v3:Release")}
     assert not any("kserve" in c for c in kserve_releases), "lab-kserve declares kserve present"
+
+
+def test_network_policy_admits_only_the_serving_port(plans: dict[str, ResourcePlan]) -> None:
+    dev = {r.model: r for r in plans["lab-dev"].of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    assert set(dev) == {"fraud-xgb", "llama3-8b-chat", "resnet50-vision"}
+    ports = [as_int(p["port"]) for p in dev["llama3-8b-chat"].inputs["spec"]["ingress"][0]["ports"]]
+    assert ports == [8000], dev["llama3-8b-chat"].urn
+    kserve = [r for r in plans["lab-kserve"].of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.model == "llama3-8b-chat"][0]
+    assert {8000, 8012} <= {as_int(p["port"]) for p in kserve.inputs["spec"]["ingress"][0]["ports"]}, "queue-proxy port on KServe"
+
+
+def test_high_uid_pull_policy_and_ephemeral_storage(plans: dict[str, ResourcePlan]) -> None:
+    for dep in _deployments(plans["lab-dev"]):
+        pod = dep.inputs["spec"]["template"]["spec"]
+        assert as_int(pod["securityContext"]["runAsUser"]) > 10000, dep.urn
+        server = pod["containers"][0]
+        assert server["imagePullPolicy"] == ("IfNotPresent" if "@sha256:" in server["image"] else "Always"), dep.urn
+        assert "ephemeral-storage" in server["resources"]["limits"], dep.urn
+
+
+def test_multi_replica_models_spread_across_nodes(plans: dict[str, ResourcePlan]) -> None:
+    dep = _one(plans["lab-dev"], "kubernetes:apps/v1:Deployment", "fraud-xgb-deployment")
+    terms = dep.inputs["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert {t["podAffinityTerm"]["topologyKey"] for t in terms} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+
+
+def test_tag_waiver_only_outside_prod(plans: dict[str, ResourcePlan]) -> None:
+    dep = _one(plans["lab-dev"], "kubernetes:apps/v1:Deployment", "llama3-8b-chat-deployment")
+    assert "CKV_K8S_43" in dep.inputs["metadata"]["annotations"]["checkov.io/skip9"]
+    for ds in plans["lab-kserve"].of_type("kubernetes:apps/v1:DaemonSet"):
+        assert "checkov.io/skip9" not in ds.inputs["metadata"]["annotations"], f"{ds.urn}: prod pins digests, no waiver"

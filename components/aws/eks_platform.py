@@ -60,7 +60,7 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     if stack.cluster.ami == "al2023" and stack.addons.nvidia_device_plugin == "install":
         plugins = [
             GpuNodePool(f"gpu-{key}", GpuNodePoolArgs(key, shape.accelerator or "", (), stack.shared_labels(), True,
-                                                      stack.images.get("device_plugin")),
+                                                      stack.image("device_plugin"), stack.environment),
                         pulumi.ResourceOptions(provider=provider))
             for key, (shape, _) in sp.shapes().items()
         ]

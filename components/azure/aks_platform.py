@@ -68,5 +68,6 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
             # the GPU Operator brings its own device plugin; the AKS-managed driver does not
             ready.append(GpuNodePool(f"{stack.stack}-{key}-gpu", GpuNodePoolArgs(
                 pool=key, accelerator=shape.accelerator, nodes=(),
-                labels=stack.shared_labels(), device_plugin_image=stack.image("device_plugin")), k8s_opts))
+                labels=stack.shared_labels(), device_plugin_image=stack.image("device_plugin"),
+                environment=stack.environment), k8s_opts))
     return deploy_serving(sp, provider, depends_on=ready)

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes import autoscaling, monitoring, pod
-from components.kubernetes.objects import GPU_RESOURCE, KSERVE_API, metadata, pod_security_context, runtime_data
+from components.kubernetes.objects import GPU_RESOURCE, KSERVE_API, digest_waiver, metadata, pod_security_context, runtime_data
 from modelfleet.placement import Placement
 from modelfleet.targets.kubernetes import KSERVE_METRICS
 
@@ -41,6 +41,27 @@ class ModelServerArgs:
     alert_receiver: str | None = None
 
 
+# Knative/KServe route through the queue-proxy sidecar: its data (8012, 8022) and metrics (9090, 9091) ports
+KSERVE_SIDECAR_PORTS = (8012, 8022, 9090, 9091)
+
+
+def annotated(annotations: dict[str, str]) -> dict[str, Any]:
+    return {"annotations": annotations} if annotations else {}
+
+
+def pod_selector(p: Placement, engine: str) -> dict[str, str]:
+    """Labels the model's pods carry: ours on Deployments, KServe's on InferenceService pods."""
+    return {"serving.kserve.io/inferenceservice": p.name} if engine == "kserve" else {"app.kubernetes.io/name": p.name}
+
+
+def network_policy(port: int, engine: str) -> dict[str, Any]:
+    """Ingress to the model's pods only on the serving (and, on KServe, sidecar) ports; egress stays
+    open because servers download weights and call token endpoints."""
+    ports = [port, *(KSERVE_SIDECAR_PORTS if engine == "kserve" else ())]
+    return {"podSelector": {}, "policyTypes": ["Ingress"],
+            "ingress": [{"ports": [{"port": each, "protocol": "TCP"} for each in sorted(set(ports))]}]}
+
+
 class ModelServer(pulumi.ComponentResource):
     url: pulumi.Output[str]
 
@@ -54,6 +75,10 @@ class ModelServer(pulumi.ComponentResource):
             opts=self._child,
         )
         self._in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol", metadata=metadata(p.name, p.namespace, p.labels),
+            spec=network_policy(p.spec.serving.port, args.engine), opts=self._in_ns,
+        )
         k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=metadata(p.name, p.namespace, p.labels),
             automount_service_account_token=False, opts=self._in_ns,
@@ -97,6 +122,7 @@ class ModelServer(pulumi.ComponentResource):
             "volumes": pod.volumes(p),
             "terminationGracePeriodSeconds": 60,
             **pod.scheduling(p, args.node_selector),
+            **pod.spread(p, pod_selector(p, args.engine)),
         }
         if args.pull_secret:
             spec["imagePullSecrets"] = [{"name": args.pull_secret}]
@@ -104,11 +130,12 @@ class ModelServer(pulumi.ComponentResource):
 
     def _deployment(self, name: str, args: ModelServerArgs, pod_spec: dict[str, Any]) -> None:
         p = args.placement
-        selector = {"app.kubernetes.io/name": p.name}
+        selector = pod_selector(p, "deployment")
         spec = p.spec
+        images = [c["image"] for c in pod_spec["containers"] + pod_spec["initContainers"]]
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=metadata(p.name, p.namespace, p.labels),
+            metadata=metadata(p.name, p.namespace, p.labels, **annotated(digest_waiver(images, p.environment))),
             spec={
                 # the autoscaler owns the live count; this is the count at creation
                 "replicas": p.min_replicas,
@@ -161,7 +188,7 @@ class ModelServer(pulumi.ComponentResource):
             "scaleTarget": int(a.target),
             "serviceAccountName": pod_spec["serviceAccountName"],
             "securityContext": pod_spec["securityContext"],
-            **{k: pod_spec[k] for k in ("tolerations", "nodeSelector", "imagePullSecrets") if k in pod_spec},
+            **{k: pod_spec[k] for k in ("tolerations", "nodeSelector", "imagePullSecrets", "affinity") if k in pod_spec},
         }
         if spec.rollout.strategy in ("canary", "blue_green"):
             predictor["canaryTrafficPercent"] = spec.rollout.canary_percent if spec.rollout.strategy == "canary" else 0
@@ -193,4 +220,4 @@ class ModelServer(pulumi.ComponentResource):
             spec={"predictor": predictor},
             opts=self._in_ns,
         )
-        self._disruption_budget(name, p, {"serving.kserve.io/inferenceservice": p.name})
+        self._disruption_budget(name, p, pod_selector(p, "kserve"))

@@ -55,7 +55,7 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     pools = [
         GpuNodePool(f"gpu-{key}", GpuNodePoolArgs(key, shape.accelerator or "", shape.nodes, stack.shared_labels(),
                                                   stack.addons.nvidia_device_plugin == "install",
-                                                  stack.image("device_plugin")), opts)
+                                                  stack.image("device_plugin"), stack.environment), opts)
         for key, (shape, _) in sp.shapes().items()
     ]
     return deploy_serving(sp, provider, depends_on=list(pools))

@@ -16,6 +16,7 @@ from components.kubernetes.objects import (
     POOL_LABEL,
     container_security_context,
     gpu_tolerations,
+    pull_policy,
     resources_for,
     runtime_data,
 )
@@ -57,7 +58,8 @@ def serving_container(p: Placement) -> dict[str, Any]:
         "args": server_args(p),
         "ports": [{"name": "http", "containerPort": p.spec.serving.port, "protocol": "TCP"}],
         "env": container_env(p),
-        "resources": resources_for(r.cpu, r.memory_gib, p.gpus_per_replica),
+        "imagePullPolicy": pull_policy(p.image),
+        "resources": resources_for(r.cpu, r.memory_gib, p.gpus_per_replica, scratch_gib(p)),
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": CACHE_DIR},
                          {"name": "model", "mountPath": MODEL_DIR, "readOnly": True}],
@@ -67,6 +69,11 @@ def serving_container(p: Placement) -> dict[str, Any]:
         # /dev/shm: tensor-parallel NCCL needs more than the 64 MiB container default
         container["volumeMounts"].append({"name": "dshm", "mountPath": "/dev/shm"})
     return container
+
+
+def scratch_gib(p: Placement) -> float:
+    """Node disk a replica may use: the downloaded model plus 10 GiB for /tmp and caches."""
+    return p.spec.model.size_gib * 1.2 + 10
 
 
 def volumes(p: Placement) -> list[dict[str, Any]]:
@@ -91,8 +98,9 @@ def init_containers(p: Placement, image: str | None = None) -> list[dict[str, An
     return [{
         "name": "fetch-model",
         "image": image or runtime_data()["storage_initializer"],
+        "imagePullPolicy": pull_policy(image or runtime_data()["storage_initializer"]),
         "args": [p.spec.model.uri, MODEL_DIR],
-        "resources": resources_for(1, 2, 0),
+        "resources": resources_for(1, 2, 0, scratch_gib(p)),
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "model", "mountPath": MODEL_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
     }]
@@ -108,3 +116,16 @@ def scheduling(p: Placement, node_selector: dict[str, str]) -> dict[str, Any]:
         tolerations.append({"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot",
                             "effect": "NoSchedule"})
     return {"tolerations": tolerations, "nodeSelector": node_selector or {POOL_LABEL: p.shape.key}}
+
+
+def spread(p: Placement, selector: dict[str, str]) -> dict[str, Any]:
+    """Prefer replicas on different nodes and zones, so one node or zone loss never takes all of them."""
+    if p.max_replicas < 2:
+        return {}
+    term = {"labelSelector": {"matchLabels": selector}}
+    return {
+        "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 100, "podAffinityTerm": {**term, "topologyKey": "kubernetes.io/hostname"}},
+            {"weight": 50, "podAffinityTerm": {**term, "topologyKey": "topology.kubernetes.io/zone"}},
+        ]}},
+    }
