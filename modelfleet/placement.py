@@ -22,7 +22,7 @@ from modelfleet.plan import MODEL_LABEL, Diagnostic
 from modelfleet.spec import ModelSpec, SpecFile
 
 if TYPE_CHECKING:
-    from modelfleet.catalog import Offer
+    from modelfleet.catalog import Offer, Requirement
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,40 @@ def tags_for(spec: ModelSpec, stack: AnyStack) -> dict[str, str]:
     for key, value in stack.tags.items():
         tags.setdefault(key, value)
     return tags
+
+
+def requirement_of(spec: ModelSpec) -> Requirement:
+    """What ONE replica needs, in catalog terms (named GPU or minimum GPU memory, CPU, RAM)."""
+    from modelfleet.catalog import Requirement
+
+    acc = spec.resources.accelerator
+    return Requirement(
+        accelerator=acc.name if acc else None,
+        gpu_count=acc.count if acc else 0,
+        min_gpu_memory_gib=acc.min_memory_gib if acc else None,
+        vcpus=spec.resources.cpu,
+        memory_gib=spec.resources.memory_gib,
+    )
+
+
+def placement_for(spec: ModelSpec, stack: AnyStack, target: str, *, accelerator: str | None, gpus_per_replica: int,
+                  diagnostics: list[Diagnostic], name: str | None = None, namespace: str | None = None,
+                  min_replicas: int | None = None, max_replicas: int | None = None, image: str | None = None,
+                  shape: NodeShape | None = None, offer: Offer | None = None,
+                  names: dict[str, str] | None = None) -> Placement:
+    """A Placement with everything every target fills the same way (identity, labels, tags,
+    replica bounds from the spec, image) and the target's own choices passed in."""
+    name = name or spec.name
+    return Placement(
+        model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=target,
+        environment=stack.environment, name=name, namespace=name if namespace is None else namespace,
+        labels=labels_for(spec, stack), tags=tags_for(spec, stack),
+        accelerator=accelerator, gpus_per_replica=gpus_per_replica,
+        min_replicas=spec.autoscaling.floor if min_replicas is None else min_replicas,
+        max_replicas=spec.autoscaling.max_replicas if max_replicas is None else max_replicas,
+        image=image if image is not None else default_image(spec, stack),
+        shape=shape, offer=offer, names=dict(names or {}), diagnostics=tuple(diagnostics),
+    )
 
 
 def place_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:

@@ -8,23 +8,10 @@ platform, region, instance_type); unknown accelerator or platform raises `Catalo
 from __future__ import annotations
 
 from modelfleet.catalog.catalog import Catalog, check_platform
+from modelfleet.catalog.files import COLUMNS
 from modelfleet.catalog.offers import PLATFORMS, Offer
 
-JSON_KEYS = (
-    "platform",
-    "region",
-    "instance_type",
-    "accelerator",
-    "gpu_count",
-    "gpu_memory_gib",
-    "vcpus",
-    "memory_gib",
-    "ondemand_usd_hr",
-    "spot_usd_hr",
-    "price_kind",
-    "source",
-    "as_of",
-)
+JSON_KEYS = tuple(column for column in COLUMNS if column != "notes")  # the catalog file columns but free-text notes
 
 
 def list_offers(

@@ -6,7 +6,7 @@ GPU memory, GPU count, and vCPU/memory left after the kubelet reserve — at the
 when the spec asks for spot. Models with the same VM size and priority share one agent
 pool (`NodeShape.key`); CPU-only models run on the cluster's general-purpose nodes.
 
-The helpers `requirement`, `choose_offer` and `accelerator_diagnostics` are shared with the
+The helpers `choose_offer` and `accelerator_diagnostics` are shared with the
 Azure ML target: both places speak the same accelerator vocabulary and give the same
 "what would fit instead" answers.
 """
@@ -17,10 +17,10 @@ import math
 import re
 
 from modelfleet import catalog
-from modelfleet.catalog import Offer, Requirement
+from modelfleet.catalog import Offer
 from modelfleet.environment import AksCluster, AnyStack, KubernetesStack
 from modelfleet.naming import short_hash
-from modelfleet.placement import NodeShape, Placement, StackPlacement, default_image, labels_for, tags_for
+from modelfleet.placement import NodeShape, Placement, StackPlacement, placement_for, requirement_of
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
@@ -28,18 +28,6 @@ from modelfleet.targets.kubernetes import engine_diagnostics
 
 AGENT_POOL_MAX = 12  # Linux agent pool names: 1-12 lowercase alphanumerics, starting with a letter
 AGENT_POOL_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
-
-
-def requirement(spec: ModelSpec) -> Requirement:
-    """What one replica needs, in catalog terms."""
-    acc = spec.resources.accelerator
-    return Requirement(
-        accelerator=acc.name if acc else None,
-        gpu_count=acc.count if acc else 0,
-        min_gpu_memory_gib=acc.min_memory_gib if acc else None,
-        vcpus=spec.resources.cpu,
-        memory_gib=spec.resources.memory_gib,
-    )
 
 
 def _describe(offer: Offer, spot: bool) -> str:
@@ -75,7 +63,7 @@ def choose_offer(spec: ModelSpec, stack: AnyStack, platform: str, spot: bool) ->
                                  f"stack {stack.stack!r} has no Azure location, so no VM size can be priced or placed. "
                                  "To fix: add `azure-native:location: eastus` (or another location) to the stack's config")]
     cat = catalog.load_catalog()
-    req = requirement(spec)
+    req = requirement_of(spec)
     offer = cat.cheapest(platform, stack.region, req, spot=spot)
     if offer is not None:
         return offer, []
@@ -137,16 +125,9 @@ class AksTarget(Target):
             diagnostics.append(Diagnostic("warning", spec.name, "spot",
                                           f"the catalog has no spot price for {offer.instance_type} in {offer.region}; "
                                           "the pool is created as Spot (max price = on-demand) and priced on-demand in previews"))
-        return Placement(
-            model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=self.NAME,
-            environment=stack.environment, name=spec.name, namespace=spec.name,
-            labels=labels_for(spec, stack), tags=tags_for(spec, stack),
-            accelerator=offer.accelerator if offer else (acc.name if acc else None),
-            gpus_per_replica=acc.count if acc else 0,
-            min_replicas=spec.autoscaling.floor, max_replicas=spec.autoscaling.max_replicas,
-            image=default_image(spec, stack), shape=shape, offer=offer, names=names,
-            diagnostics=tuple(diagnostics),
-        )
+        return placement_for(spec, stack, self.NAME, accelerator=offer.accelerator if offer else (acc.name if acc else None),
+                             gpus_per_replica=acc.count if acc else 0, shape=shape, offer=offer, names=names,
+                             diagnostics=diagnostics)
 
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, AksCluster)

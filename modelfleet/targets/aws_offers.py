@@ -1,7 +1,7 @@
 """Catalog lookups shared by the AWS targets (EKS node groups and SageMaker endpoints).
 
 Contract:
-- `requirement(spec)` → the catalog `Requirement` of ONE replica (accelerator name or minimum
+- (`modelfleet.placement.requirement_of(spec)` gives the catalog `Requirement` of ONE replica: accelerator name or minimum
   GPU memory, GPU count, vCPUs and memory, which the catalog checks after the platform reserve).
 - `choose_offer(spec, stack, platform, spot)` → `(offer | None, diagnostics)`: the cheapest
   offer in the stack's region, or an error naming the model, the region and what would fit
@@ -14,21 +14,11 @@ from __future__ import annotations
 
 import re
 
-from modelfleet.catalog import Offer, Requirement, load_catalog
+from modelfleet.catalog import Offer, load_catalog
 from modelfleet.environment import AnyStack
+from modelfleet.placement import requirement_of
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
-
-
-def requirement(spec: ModelSpec) -> Requirement:
-    acc = spec.resources.accelerator
-    return Requirement(
-        accelerator=acc.name if acc else None,
-        gpu_count=acc.count if acc else 0,
-        min_gpu_memory_gib=acc.min_memory_gib if acc else None,
-        vcpus=spec.resources.cpu,
-        memory_gib=spec.resources.memory_gib,
-    )
 
 
 def describe(offer: Offer) -> str:
@@ -47,7 +37,7 @@ def choose_offer(spec: ModelSpec, stack: AnyStack, platform: str, spot: bool) ->
     if not stack.region:
         return None, [missing_region(spec, stack)]
     catalog = load_catalog()
-    req = requirement(spec)
+    req = requirement_of(spec)
     offer = catalog.cheapest(platform, stack.region, req, spot=spot)
     if offer is not None:
         return offer, []

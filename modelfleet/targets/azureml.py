@@ -20,7 +20,7 @@ import re
 
 from modelfleet.environment import AnyStack, AzureMLStack
 from modelfleet.naming import fit, short_hash
-from modelfleet.placement import NodeShape, Placement, default_image, labels_for, tags_for
+from modelfleet.placement import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
@@ -91,17 +91,12 @@ class AzureMLTarget(Target):
         # the instance type as a shape, so capacity/quota views group endpoints like node pools
         shape = NodeShape(key=shape_key(offer, False), accelerator=offer.accelerator, gpus_per_node=offer.gpu_count,
                           offer=offer) if offer is not None and acc is not None else None
-        return Placement(
-            model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=self.NAME,
-            environment=stack.environment, name=endpoint, namespace="",
-            labels=labels_for(spec, stack), tags=tags_for(spec, stack),
-            accelerator=offer.accelerator if offer else (acc.name if acc else None),
-            gpus_per_replica=acc.count if acc else 0,
-            # managed endpoints never run fewer than one instance; an error above says so when asked for 0
-            min_replicas=max(a.floor, 1), max_replicas=max(a.max_replicas, 1),
-            image=default_image(spec, stack), shape=shape, offer=offer, names=names,
-            diagnostics=tuple(diagnostics),
-        )
+        return placement_for(spec, stack, self.NAME, name=endpoint, namespace="",
+                             accelerator=offer.accelerator if offer else (acc.name if acc else None),
+                             gpus_per_replica=acc.count if acc else 0,
+                             # managed endpoints never run fewer than one instance; an error above says so when asked for 0
+                             min_replicas=max(a.floor, 1), max_replicas=max(a.max_replicas, 1),
+                             shape=shape, offer=offer, names=names, diagnostics=diagnostics)
 
     def _limits(self, spec: ModelSpec) -> list[Diagnostic]:
         a, out = spec.autoscaling, []

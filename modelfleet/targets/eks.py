@@ -22,7 +22,7 @@ from fractions import Fraction
 from modelfleet.catalog import allocatable
 from modelfleet.environment import AnyStack, EksCluster, KubernetesStack
 from modelfleet.naming import fit
-from modelfleet.placement import NodeShape, Placement, default_image, labels_for, tags_for
+from modelfleet.placement import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
@@ -80,16 +80,9 @@ class EksTarget(Target):
         names = {"service": f"{name}.{name}.svc.cluster.local", "cluster": cluster_name(stack)}
         if shape is not None:
             names["node_group"] = node_group_name(stack, shape)
-        return Placement(
-            model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=self.NAME,
-            environment=stack.environment, name=name, namespace=name,
-            labels=labels_for(spec, stack), tags=tags_for(spec, stack),
-            accelerator=offer.accelerator if offer and request else None,
-            gpus_per_replica=request.count if request else 0,
-            min_replicas=spec.autoscaling.floor, max_replicas=spec.autoscaling.max_replicas,
-            image=default_image(spec, stack), shape=shape, offer=offer, names=names,
-            diagnostics=tuple(diagnostics),
-        )
+        return placement_for(spec, stack, self.NAME, name=name, accelerator=offer.accelerator if offer and request else None,
+                             gpus_per_replica=request.count if request else 0, shape=shape, offer=offer, names=names,
+                             diagnostics=diagnostics)
 
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from modelfleet import catalog
 from modelfleet.environment import AnyStack, GpuNode, KubernetesStack, OnPremCluster
-from modelfleet.placement import NodeShape, Placement, default_image, labels_for, tags_for
+from modelfleet.placement import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
@@ -70,16 +70,9 @@ class OnPremTarget(Target):
                 per_node = min(c[3].count for c in candidates if c[2] == accelerator)
                 shape = NodeShape(key=accelerator.lower(), accelerator=accelerator, gpus_per_node=per_node, nodes=nodes)
         name = spec.name
-        return Placement(
-            model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=self.NAME,
-            environment=stack.environment, name=name, namespace=name,
-            labels=labels_for(spec, stack), tags=tags_for(spec, stack),
-            accelerator=accelerator, gpus_per_replica=request.count if request else 0,
-            min_replicas=spec.autoscaling.floor, max_replicas=spec.autoscaling.max_replicas,
-            image=default_image(spec, stack), shape=shape,
-            names={"service": f"{name}.{name}.svc.cluster.local"},
-            diagnostics=tuple(diagnostics),
-        )
+        return placement_for(spec, stack, self.NAME, name=name, accelerator=accelerator,
+                             gpus_per_replica=request.count if request else 0, shape=shape,
+                             names={"service": f"{name}.{name}.svc.cluster.local"}, diagnostics=diagnostics)
 
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, OnPremCluster)

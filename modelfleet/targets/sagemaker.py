@@ -19,7 +19,7 @@ from __future__ import annotations
 from modelfleet.aws_images import container_environment, sagemaker_image
 from modelfleet.environment import AnyStack, SageMakerStack
 from modelfleet.naming import fit
-from modelfleet.placement import Placement, labels_for, tags_for
+from modelfleet.placement import Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
@@ -116,14 +116,9 @@ class SageMakerTarget(Target):
             "url": f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{endpoint}/invocations",
             "log_group": f"/aws/sagemaker/Endpoints/{endpoint}",
         }
-        return Placement(
-            model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=self.NAME,
-            environment=stack.environment, name=name, namespace="",
-            labels=labels_for(spec, stack), tags=tags_for(spec, stack),
-            accelerator=offer.accelerator if offer and gpus else None, gpus_per_replica=gpus,
-            min_replicas=max(a.floor, 1), max_replicas=a.max_replicas,
-            image=image, shape=None, offer=offer, names=names, diagnostics=tuple(diagnostics),
-        )
+        return placement_for(spec, stack, self.NAME, name=name, namespace="",
+                             accelerator=offer.accelerator if offer and gpus else None, gpus_per_replica=gpus,
+                             min_replicas=max(a.floor, 1), image=image, offer=offer, names=names, diagnostics=diagnostics)
 
     @staticmethod
     def _monitoring(spec: ModelSpec) -> list[Diagnostic]:
