@@ -125,16 +125,31 @@ def destination_problems(stack: AnyStack) -> list[Problem]:
 
 
 def check_capture(stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
-    """Kubernetes stacks: data capture is not provisioned — one warning per sampling model."""
+    """Kubernetes stacks capture requests only through KServe's payload logger, sent to the stack's
+    `modelfleet:capture_url`; KServe logs every request, so a sample below 100 % is a warning
+    (the sink samples). A model that samples on a stack without a logger gets a warning, not an
+    error: the same spec must stay deployable on every platform, and capture is an analysis
+    aid, not part of serving — the warning says nothing is captured there and how to fix it."""
     if target_of(stack) not in ("onprem", "eks", "aks"):
         return []
     engine = getattr(stack, "serving", "deployment")
-    instead = ("a KServe InferenceService logger (spec.predictor.logger, mode: all) sending to your own sink"
-               if engine == "kserve" else
-               "request logging in the serving container or a sidecar, or serving: kserve with its payload logger")
-    return [Diagnostic("warning", p.model, "monitoring.data_capture.sample_percent",
-                       f"sample_percent is {p.spec.monitoring.data_capture.sample_percent:g}, but modelfleet provisions no "
-                       f"request/response capture on Kubernetes: nothing is captured on this stack. To fix: use {instead}, "
-                       "or set sample_percent: 0 for this environment to acknowledge")
-            for p in placements
-            if p.spec.monitoring.enabled and p.spec.monitoring.data_capture.sample_percent > 0]
+    sink = getattr(stack, "capture_url", None)
+    out = []
+    for p in placements:
+        percent = p.spec.monitoring.data_capture.sample_percent
+        if not p.spec.monitoring.enabled or percent <= 0:
+            continue
+        if engine == "kserve" and sink:
+            if percent < 100:
+                out.append(Diagnostic("warning", p.model, "monitoring.data_capture.sample_percent",
+                                      f"KServe's payload logger sends every request and response to {sink}; sampling "
+                                      f"{percent:g} % happens in that sink (documented fallback)"))
+            continue
+        why = ("plain Deployments have no payload logger" if engine != "kserve"
+               else "the stack names no sink for KServe's payload logger")
+        out.append(Diagnostic("warning", p.model, "monitoring.data_capture.sample_percent",
+                              f"sample_percent is {percent:g} on stack {stack.stack!r} ({stack.file}), but {why}, so nothing "
+                              f"is captured here. Allowed: 0 on this stack, or capture through serving: kserve with "
+                              f"modelfleet:capture_url. To fix: set monitoring.data_capture.sample_percent: 0 under "
+                              f"environments.{stack.environment} in the spec, or add modelfleet:capture_url (kserve stacks)"))
+    return out

@@ -136,6 +136,8 @@ class KubernetesStack(_StackBase):
     cluster: Annotated[Cluster, Field(description="The cluster: onprem, eks or aks.")]
     serving: Annotated[Literal["kserve", "deployment"], Field(description="Serving engine.")] = "deployment"
     addons: Annotated[Addons, Field(description="Add-ons installed by the stack or assumed present.")] = Addons()
+    capture_url: Annotated[str | None, Field(pattern=r"^https?://",
+                                             description="HTTP sink for KServe's payload logger: data capture on kserve stacks.")] = None
 
 
 class SageMakerStack(_StackBase):

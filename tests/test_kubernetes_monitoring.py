@@ -72,3 +72,21 @@ def test_thresholds_out_of_range_are_exit_2(project: Path, cli, field: str, valu
     result = cli.invoke(app, ["validate", "--project-dir", str(project)])
     assert result.exit_code == 2
     assert f"monitoring.alerts.{field}" in result.output and "fraud-xgb.yaml:" in result.output
+
+
+def test_kserve_payload_logger_captures_to_the_stack_sink(root: Path) -> None:
+    plan = preview_stack(root, "lab-kserve")
+    isvc = [r for r in plan.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService") if r.model == "llama3-8b-chat"][0]
+    assert isvc.inputs["spec"]["predictor"]["logger"] == {"mode": "all", "url": "http://payload-sink.monitoring.svc.cluster.local/capture"}
+    assert [d for d in plan.diagnostics if d.field == "monitoring.data_capture.sample_percent" and d.level == "warning"], \
+        "sampling below 100 % happens in the sink: said as a warning"
+    others = [r for r in plan.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService") if r.model != "llama3-8b-chat"]
+    assert all("logger" not in r.inputs["spec"]["predictor"] for r in others), "only models that sample are logged"
+
+
+def test_capture_without_a_logger_is_said_not_silent(project: Path) -> None:
+    spec = project / "model_specs" / "llama3-8b-chat.yaml"
+    spec.write_text(spec.read_text().replace("monitoring: {data_capture: {sample_percent: 0}}", "monitoring: {data_capture: {sample_percent: 5}}"))
+    plan = preview_stack(project, "lab-dev")
+    notes = [d for d in plan.diagnostics if d.field == "monitoring.data_capture.sample_percent"]
+    assert notes and "nothing is captured" in notes[0].message and "To fix" in notes[0].message

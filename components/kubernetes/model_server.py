@@ -30,7 +30,8 @@ class ModelServerArgs:
     its GPU pool ({} = derive from placement); prometheus_url: what KEDA queries;
     pull_secret: image pull secret name (external registries), None for none;
     storage_initializer_image: override of the pinned model-fetch image;
-    alert_receiver: Alertmanager receiver the model's alerts route to."""
+    alert_receiver: Alertmanager receiver the model's alerts route to;
+    capture_url: sink of KServe's payload logger when the model samples requests."""
 
     placement: Placement
     engine: str = "deployment"
@@ -39,6 +40,7 @@ class ModelServerArgs:
     pull_secret: str | None = None
     storage_initializer_image: str | None = None
     alert_receiver: str | None = None
+    capture_url: str | None = None
 
 
 # Knative/KServe route through the queue-proxy sidecar: its data (8012, 8022) and metrics (9090, 9091) ports
@@ -190,6 +192,8 @@ class ModelServer(pulumi.ComponentResource):
             "securityContext": pod_spec["securityContext"],
             **{k: pod_spec[k] for k in ("tolerations", "nodeSelector", "imagePullSecrets", "affinity") if k in pod_spec},
         }
+        if args.capture_url and spec.monitoring.enabled and spec.monitoring.data_capture.sample_percent > 0:
+            predictor["logger"] = {"mode": "all", "url": args.capture_url}
         if spec.rollout.strategy in ("canary", "blue_green"):
             predictor["canaryTrafficPercent"] = spec.rollout.canary_percent if spec.rollout.strategy == "canary" else 0
         model_format = runtime_data()["kserve_model_format"].get(spec.serving.runtime)

@@ -41,7 +41,8 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
     for p in sp.placements:
         selector = {POOL_LABEL: p.shape.key, ACCELERATOR_LABEL: p.accelerator or ""} if p.shape else {}
         args = ModelServerArgs(p, stack.serving, selector, stack.addons.prometheus_url, pull_secret,
-                               stack.image("storage_initializer"), stack.alerts.alertmanager_receiver)
+                               stack.image("storage_initializer"), stack.alerts.alertmanager_receiver,
+                               stack.capture_url)
         server = ModelServer(p.name, args, server_opts)
         endpoints[p.model] = server.url
     return endpoints
