@@ -61,7 +61,7 @@ def _resource_validator(rule: Rule, base: Mapping[str, Any]):
 
 def _stack_validator(rule: Rule, base: Mapping[str, Any]):
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [
+        resources: list[dict[str, Any]] = [
             {
                 "type": r.resource_type,
                 "name": r.name,
@@ -72,7 +72,7 @@ def _stack_validator(rule: Rule, base: Mapping[str, Any]):
             }
             for r in args.resources
         ]
-        urns = {}
+        urns: dict[str, str] = {}
         for r in resources:
             urns.setdefault(r["name"], r["urn"])
         for name, message in rule.check_stack(resources, _merged(base, args.get_config())):
@@ -86,7 +86,7 @@ def build_policies(config_loader: ConfigLoader | None = None) -> list[Policy]:
     policies: list[Policy] = []
     for rule in RULES:
         level, base = resolve(rule, pack_config)
-        common = {
+        common: dict[str, Any] = {
             "name": rule.id,
             "description": f"{rule.description}. {rule.why}",
             "enforcement_level": EnforcementLevel(level),

@@ -96,8 +96,8 @@ def exemptions(props: Mapping[str, Any]) -> set[str]:
     """Rule ids a Kubernetes object opts out of, through the `modelfleet.io/policy-exempt`
     annotation (comma-separated ids). An exemption only counts with a written reason in
     `modelfleet.io/policy-exempt-reason`, so every waiver is justified where it is made."""
-    metadata = props.get("metadata") if hasattr(props, "get") else None
-    annotations = metadata.get("annotations") if hasattr(metadata, "get") else None
+    metadata: Any = props.get("metadata") if hasattr(props, "get") else None
+    annotations: Any = metadata.get("annotations") if hasattr(metadata, "get") else None
     if not hasattr(annotations, "get") or not str(annotations.get(EXEMPT_REASON_ANNOTATION) or "").strip():
         return set()
     return {part.strip() for part in str(annotations.get(EXEMPT_ANNOTATION) or "").split(",") if part.strip()}
