@@ -18,6 +18,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -134,7 +135,7 @@ def select_changed(project_dir: Path, ref: str, project_wide: tuple[str, ...] = 
                      reasons=dict(sorted(reasons.items())))
 
 
-def validate_since(project_dir: Path, ref: str) -> dict[str, object]:
+def validate_since(project_dir: Path, ref: str) -> dict[str, Any]:
     """`validate --changed-since REF`: validate the selection; an empty one is a clean result."""
     from modelfleet.validate import validate_paths
 

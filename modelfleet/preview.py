@@ -115,7 +115,10 @@ def _run(stack: AnyStack, specs: list[SpecFile], placed: StackPlacement) -> tupl
     def program() -> None:
         urls = build(stack, specs, placed)
         for model, url in urls.items():
-            url.apply(lambda value, model=model: endpoints.__setitem__(model, value))
+            def record(value: str, model: str = model) -> None:
+                endpoints[model] = value
+
+            url.apply(record)
 
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()

@@ -17,7 +17,8 @@ def _summary(r: PlannedResource) -> str:
     """A short line of what a reviewer looks for on this resource."""
     inputs = r.inputs
     bits = []
-    spec = inputs.get("spec") if isinstance(inputs.get("spec"), dict) else {}
+    raw_spec = inputs.get("spec")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
     pod = ((spec.get("template") or {}).get("spec") or {}) if spec else {}
     predictor = spec.get("predictor") or {} if spec else {}
     containers = pod.get("containers") or predictor.get("containers") or ([predictor["model"]] if "model" in predictor else [])

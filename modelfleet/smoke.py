@@ -58,11 +58,11 @@ def wait_in_service(sagemaker: Any, endpoint: str, timeout_s: int = 1800, delay_
             EndpointName=endpoint, WaiterConfig={"Delay": delay_s, "MaxAttempts": max(1, timeout_s // max(delay_s, 1))})
     except WaiterError as e:
         described = e.last_response or {}
-        status = described.get("EndpointStatus", "unknown")
+        status: str = described.get("EndpointStatus", "unknown")
         reason = described.get("FailureReason") or described.get("Error", {}).get("Message", "")
         raise SmokeError(f"endpoint {endpoint} is {status}{': ' + reason if reason else ''}. To fix: read the "
                          f"endpoint's CloudWatch logs (/aws/sagemaker/Endpoints/{endpoint}) and redeploy") from e
-    status: str = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"]
+    status = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"]
     return status
 
 

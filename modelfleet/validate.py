@@ -54,8 +54,8 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
         stacks.append(stack)
     if problems:
         raise SpecError(problems)
-    warnings = []
-    placement_errors = []
+    warnings: list[dict[str, str]] = []
+    placement_errors: list[dict[str, str]] = []
     for stack in stacks:
         sp = place_stack(stack, specs)
         for d in sp.diagnostics:

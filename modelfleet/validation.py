@@ -13,7 +13,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from modelfleet.errors import Problem
 from modelfleet.yamlmarks import Marks
@@ -49,7 +49,7 @@ def model_at(root: type[BaseModel], loc: Sequence[Hashable]) -> type[BaseModel] 
     return current
 
 
-def _allowed_for(error: dict[str, Any], root: type[BaseModel]) -> tuple[str, str]:
+def _allowed_for(error: ErrorDetails, root: type[BaseModel]) -> tuple[str, str]:
     """(allowed, fix) text for one pydantic error."""
     kind = error["type"]
     ctx = error.get("ctx") or {}

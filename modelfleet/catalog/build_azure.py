@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 from modelfleet.catalog.accelerators import accelerator, canonical_gpu
 from modelfleet.catalog.build_snapshots import (
@@ -73,7 +74,7 @@ def azure_vms(source: Path) -> list[Offer]:
     # (older D/E/F, NCv3 V100, NDv2); they are plain VM prices, valid for AKS nodes too.
     for sku in azureml_skus(source):
         if sku.offerable and ("eastus", sku.vm_size) not in known:
-            offers.append(sku.offer("azure", "eastus", sku.eastus_usd_hr, sku.price_source, sku.as_of))
+            offers.append(sku.offer("azure", "eastus", cast(Decimal, sku.eastus_usd_hr), sku.price_source, sku.as_of))  # offerable: priced
     return offers
 
 
@@ -177,7 +178,8 @@ def azureml(skus: list[AzureMlSku], azure: list[Offer]) -> list[Offer]:
     wherever the Azure VM table prices the same size."""
     skus_priced = [sku for sku in skus if sku.offerable]
     by_size = {sku.vm_size: sku for sku in skus_priced}
-    offers = [sku.offer("azureml", "eastus", sku.eastus_usd_hr, sku.price_source, sku.as_of) for sku in skus_priced]
+    # offerable SKUs are priced
+    offers = [sku.offer("azureml", "eastus", cast(Decimal, sku.eastus_usd_hr), sku.price_source, sku.as_of) for sku in skus_priced]
     for vm in azure:
         sku = by_size.get(vm.instance_type)
         if sku is not None and vm.region != "eastus":

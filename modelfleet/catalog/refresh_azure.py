@@ -78,7 +78,7 @@ def fetch_vm_prices(
                     item.get("armSkuName"),
                     Decimal(str(item.get("retailPrice", "0"))).normalize(),
                 )
-                if size not in shapes or item.get("armRegionName") != region or price <= 0:
+                if size not in shapes or not isinstance(size, str) or item.get("armRegionName") != region or price <= 0:
                     continue
                 if not _is_linux_payg(item):
                     continue

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from modelfleet.catalog import Catalog, Offer
 from modelfleet.plan import PlannedResource, ResourcePlan, model_of
@@ -26,6 +26,10 @@ MODEL_TAG = "modelfleet:model"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # Pulumi's marker for a value unknown during preview
 
 
+@overload
+def dec(value: Any, default: Decimal) -> Decimal: ...
+@overload
+def dec(value: Any, default: None = None) -> Decimal | None: ...
 def dec(value: Any, default: Decimal | None = None) -> Decimal | None:
     """A number from wire form (float, int, numeric string) as Decimal; `default` when absent/unknown."""
     if value is None or isinstance(value, bool) or value == UNKNOWN:

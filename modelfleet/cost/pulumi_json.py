@@ -114,14 +114,17 @@ def _region(config: dict[str, Any], resources: list[PlannedResource]) -> str | N
 def plan_from_preview(path: Path, region: str | None = None, stack: str | None = None) -> ResourcePlan:
     data = _load(path)
     resources = _resources(path, data["steps"])
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    raw_config = data.get("config")
+    config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
     settings = {key.split(":", 1)[1]: _value(v) for key, v in config.items() if key.startswith("modelfleet:")}
-    cluster = settings.get("cluster") if isinstance(settings.get("cluster"), dict) else {}
+    raw_cluster = settings.get("cluster")
+    cluster: dict[str, Any] = raw_cluster if isinstance(raw_cluster, dict) else {}
     types = {r.type for r in resources}
     target = cluster.get("kind") or next((t for hint, t in TARGET_HINTS if hint in types), None) or settings.get("platform") or ""
     models = sorted({m for m in map(_model, resources) if m})
     name = stack or next((_stack_of(r.urn) for r in resources), "preview")
-    plan_config = {"environment": str(settings.get("environment") or ""), "target": str(target),
+    environment = str(settings.get("environment") or "")
+    plan_config = {"environment": environment, "target": str(target),
                    "region": region or _region(config, resources), "models": models, "stack_settings": settings}
-    return ResourcePlan(stack=name, platform=str(settings.get("platform") or target), environment=plan_config["environment"],
+    return ResourcePlan(stack=name, platform=str(settings.get("platform") or target), environment=environment,
                         resources=tuple(sorted(resources, key=lambda r: r.urn)), config=plan_config)

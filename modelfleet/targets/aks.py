@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import ClassVar
 
 from modelfleet import catalog
 from modelfleet.catalog import Offer
@@ -104,7 +105,7 @@ def pool_bounds(placements: list[Placement], gpus_per_node: int) -> tuple[int, i
 
 class AksTarget(Target):
     NAME = "aks"
-    UNSUPPORTED: dict[str, str] = {}
+    UNSUPPORTED: ClassVar[dict[str, str]] = {}
 
     def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, AksCluster)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import ClassVar
 
 from modelfleet.catalog import allocatable
 from modelfleet.environment import AnyStack, EksCluster, KubernetesStack
@@ -64,7 +65,7 @@ def node_bounds(placements: list[Placement]) -> tuple[int, int]:
 
 class EksTarget(Target):
     NAME = "eks"
-    UNSUPPORTED: dict[str, str] = {}
+    UNSUPPORTED: ClassVar[dict[str, str]] = {}
 
     def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster)

@@ -84,9 +84,9 @@ class OnPremTarget(Target):
                                       f"To fix: use one of {', '.join(catalog.ACCELERATOR_NAMES)}"))
         available: dict[str, int] = defaultdict(int)
         for node in stack.cluster.gpu_nodes:
-            acc = _node_accelerator(node)
-            if acc is not None:
-                available[acc.name] += node.count
+            node_acc = _node_accelerator(node)
+            if node_acc is not None:
+                available[node_acc.name] += node.count
         floor: dict[str, int] = defaultdict(int)
         peak: dict[str, int] = defaultdict(int)
         users: dict[str, list[str]] = defaultdict(list)
