@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import cast
 
 import pulumi
 import pulumi_aws as aws
@@ -112,6 +113,6 @@ class EksControlPlane(pulumi.ComponentResource):
             gpu=False, ami=args.ami, partition=args.partition, tags=args.tags), child)
         self.info = ClusterInfo(
             name=cluster.name, endpoint=cluster.endpoint,
-            certificate_authority=cluster.certificate_authority.apply(lambda ca: ca.data if ca else ""),
+            certificate_authority=cluster.certificate_authority.apply(lambda ca: cast(str, ca.data) if ca else ""),
             subnet_ids=subnets, ready=[system])
         self.register_outputs({"name": cluster.name, "endpoint": cluster.endpoint})

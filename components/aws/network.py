@@ -8,6 +8,7 @@ the `kubernetes.io/role/*-elb` tags the AWS Load Balancer Controller discovers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
@@ -25,6 +26,10 @@ class EksNetworkArgs:
     zone_count: int = 2
     cidr: str = "10.40.0.0/16"
     tags: dict[str, str] = field(default_factory=dict)
+
+
+def _nth(i: int) -> Callable[[list[str]], str]:
+    return lambda names: names[i]
 
 
 def _subnet_cidr(vpc_cidr: str, index: int) -> str:
@@ -51,7 +56,7 @@ class EksNetwork(pulumi.ComponentResource):
                                        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}], tags=args.tags, opts=child)
         publics, privates = [], []
         for i in range(args.zone_count):
-            zone = zones.apply(lambda names, i=i: names[i])
+            zone = zones.apply(_nth(i))
             public = ec2.Subnet(f"{name}-public-{i}", vpc_id=vpc.id, availability_zone=zone,
                                     cidr_block=_subnet_cidr(args.cidr, i), map_public_ip_on_launch=False,
                                     tags={**args.tags, **shared, "kubernetes.io/role/elb": "1", "Name": f"{args.cluster_name}-public-{i}"},
@@ -64,7 +69,7 @@ class EksNetwork(pulumi.ComponentResource):
         private_rt = ec2.RouteTable(f"{name}-private-rt", vpc_id=vpc.id,
                                         routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}], tags=args.tags, opts=child)
         for i in range(args.zone_count):
-            zone = zones.apply(lambda names, i=i: names[i])
+            zone = zones.apply(_nth(i))
             private = ec2.Subnet(f"{name}-private-{i}", vpc_id=vpc.id, availability_zone=zone,
                                      cidr_block=_subnet_cidr(args.cidr, i + 8),
                                      tags={**args.tags, **shared, "kubernetes.io/role/internal-elb": "1",

@@ -102,7 +102,7 @@ class EksGpuNodeGroup(pulumi.ComponentResource):
         labels = {POOL_LABEL: args.pool}
         if args.accelerator:
             labels[ACCELERATOR_LABEL] = args.accelerator
-        group = aws.eks.NodeGroup(
+        group = aws.eks.NodeGroup(  # type: ignore[call-overload]
             f"{name}-ng",
             cluster_name=args.cluster_name,
             node_group_name=args.node_group_name,

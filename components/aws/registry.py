@@ -57,7 +57,7 @@ class EcrRepository(pulumi.ComponentResource):
         super().__init__("modelfleet:aws:EcrRepository", name, None, opts)
         encryption = ({"encryption_type": "KMS", "kms_key": args.kms_key_arn} if args.kms_key_arn
                       else {"encryption_type": "AES256"})
-        repo = aws.ecr.Repository(
+        repo = aws.ecr.Repository(  # type: ignore[call-overload]
             f"{name}-repo",
             name=args.repository_name,
             image_tag_mutability="IMMUTABLE",

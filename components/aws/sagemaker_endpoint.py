@@ -83,7 +83,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             kms_key_arn=args.kms_key_arn, in_vpc=in_vpc)), opts=child)
 
         container: dict[str, Any] = {"image": p.image, "environment": args.environment, **model_data(spec.model.uri)}
-        model = aws.sagemaker.Model(
+        model = aws.sagemaker.Model(  # type: ignore[call-overload]
             f"{name}-model", execution_role_arn=role.arn, primary_container=container,
             # no outbound network from the container: weights come from S3 via SageMaker, not the internet
             enable_network_isolation=in_vpc,
@@ -117,7 +117,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 ignore_changes=["productionVariants[0].initialInstanceCount"]))
 
         rollback = self._alarms(name, p, endpoint_name, variant, args.sns_topic_arn)
-        endpoint = aws.sagemaker.Endpoint(
+        endpoint = aws.sagemaker.Endpoint(  # type: ignore[call-overload]
             f"{name}-endpoint", name=endpoint_name, endpoint_config_name=config.name,
             deployment_config=deployment_config(spec.rollout, rollback), tags=p.tags, opts=child)
 
@@ -126,7 +126,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             resource_id=endpoint.name.apply(lambda n: f"endpoint/{n}/variant/{variant}"),
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             min_capacity=p.min_replicas, max_capacity=p.max_replicas, tags=p.tags, opts=child)
-        aws.appautoscaling.Policy(
+        aws.appautoscaling.Policy(  # type: ignore[call-overload]
             f"{name}-scaling-policy", policy_type="TargetTrackingScaling", service_namespace=target.service_namespace,
             resource_id=target.resource_id, scalable_dimension=target.scalable_dimension,
             target_tracking_scaling_policy_configuration=scaling_policy(

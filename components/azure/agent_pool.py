@@ -57,7 +57,7 @@ class AksGpuAgentPool(pulumi.ComponentResource):
         super().__init__("modelfleet:azure:AksGpuAgentPool", name, None, opts)
         self.node_labels = {POOL_LABEL: args.shape_key, ACCELERATOR_LABEL: args.accelerator}
         spot = {"scale_set_priority": "Spot", "scale_set_eviction_policy": "Delete", "spot_max_price": -1} if args.spot else {}
-        pool = azure_native.containerservice.AgentPool(
+        pool = azure_native.containerservice.AgentPool(  # type: ignore[call-overload]
             f"{name}-pool",
             agent_pool_name=args.pool_name,
             resource_name_=args.cluster_name,

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
+
+if TYPE_CHECKING:
+    from pulumi_azure_native import monitor
 
 SCALE_IN_FRACTION = 0.6
 DEFAULT_MAX_CONCURRENT = 16  # Azure ML's default of 1 would serialise requests that GPU servers batch
@@ -77,7 +80,8 @@ def rules(rule: MetricRule, deployment_id: pulumi.Input[str], endpoint_id: pulum
     ]
 
 
-def profile(minimum: int, maximum: int, scale_rules: list[dict[str, Any]]) -> dict[str, Any]:
+def profile(minimum: int, maximum: int, scale_rules: list[dict[str, Any]]) -> monitor.AutoscaleProfileArgsDict:
     # Azure Monitor takes capacities as strings
-    return {"name": "default", "capacity": {"minimum": str(minimum), "maximum": str(maximum), "default": str(minimum)},
-            "rules": scale_rules}
+    plain = {"name": "default", "capacity": {"minimum": str(minimum), "maximum": str(maximum), "default": str(minimum)},
+             "rules": scale_rules}
+    return cast("monitor.AutoscaleProfileArgsDict", plain)

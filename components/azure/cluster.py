@@ -71,7 +71,7 @@ class ManagedAksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ManagedAksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelfleet:azure:ManagedAksCluster", name, None, opts)
         zones = ["1", "2", "3"] if args.production else None
-        cluster = azure_native.containerservice.ManagedCluster(
+        cluster = azure_native.containerservice.ManagedCluster(  # type: ignore[call-overload]
             f"{name}-cluster",
             resource_name_=args.cluster_name,
             resource_group_name=args.resource_group,

@@ -25,6 +25,7 @@ Children (all tagged with the placement's tags):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,11 @@ class AzureMLEndpointArgs:
     action_group_id: str | None = None
 
 
+def _at_version(version: str) -> Callable[[str], str]:
+    """A model version id's sibling at `version`."""
+    return lambda mid: mid.rsplit("/", 1)[0] + f"/{version}"
+
+
 class AzureMLEndpoint(pulumi.ComponentResource):
     url: pulumi.Output[str]
 
@@ -67,7 +73,7 @@ class AzureMLEndpoint(pulumi.ComponentResource):
         super().__init__("modelfleet:azure:AzureMLEndpoint", name, None, opts)
         p, spec = args.placement, args.placement.spec
         child = pulumi.ResourceOptions(parent=self)
-        where = {"resource_group_name": args.resource_group, "workspace_name": args.workspace_name}
+        where: dict[str, Any] = {"resource_group_name": args.resource_group, "workspace_name": args.workspace_name}
         assert p.offer is not None  # placement errors stop the program before this
         model_id, model_env = model_reference(name, p, where, child)
         env_id = environment_version(name, p, where, child)
@@ -75,7 +81,7 @@ class AzureMLEndpoint(pulumi.ComponentResource):
         endpoint_name = p.names["endpoint"]
         endpoint_props = {"auth_mode": "AADToken", "public_network_access": "Enabled" if spec.network.public else "Disabled",
                           "description": spec.description or spec.name}
-        endpoint = azure_native.machinelearningservices.OnlineEndpoint(
+        endpoint = azure_native.machinelearningservices.OnlineEndpoint(  # type: ignore[call-overload]
             f"{name}-endpoint", endpoint_name=endpoint_name, location=args.location, kind="Managed",
             identity={"type": "SystemAssigned"}, properties=endpoint_props, tags=p.tags, **where,
             # traffic is set by the follow-up `-traffic` step once the deployments exist
@@ -86,12 +92,12 @@ class AzureMLEndpoint(pulumi.ComponentResource):
         env_vars = {**spec.serving.env, **model_env, **args.extra_env}
         if spec.serving.args:
             env_vars["SERVING_ARGS"] = " ".join(spec.serving.args)
-        deployments = []
+        deployments: list[pulumi.Resource] = []
         for slot in traffic:
             low, high = (p.min_replicas, p.max_replicas) if slot == "blue" else candidate_bounds(
                 spec.rollout.strategy, spec.rollout.canary_percent, p.min_replicas, p.max_replicas)
             slot_model = model_id if slot != "blue" or args.stable_version is None or model_id is None else model_id.apply(
-                lambda mid, v=args.stable_version: mid.rsplit("/", 1)[0] + f"/{v}")
+                _at_version(args.stable_version))
             deployment = self._deployment(f"{name}-{slot}", slot, endpoint_name, p, where, args.location, low,
                                           slot_model, env_id, env_vars, depends_on=[endpoint, *pulls])
             share = traffic[slot] / 100 if traffic[slot] else 1.0  # a 0 % blue/green twin is sized for all traffic
@@ -157,7 +163,7 @@ class AzureMLEndpoint(pulumi.ComponentResource):
                            "apiVersion": ENDPOINT_API_VERSION, "name": f"{ws}/{endpoint_name}", "location": args.location,
                            "kind": "Managed", "identity": {"type": "SystemAssigned"}, "tags": p.tags, "properties": props}],
         })
-        azure_native.resources.Deployment(
+        azure_native.resources.Deployment(  # type: ignore[call-overload]
             f"{name}-traffic", deployment_name=fit(f"{endpoint_name}-traffic", 64),
             resource_group_name=args.resource_group,
             properties={"mode": "Incremental", "template": template}, tags=p.tags,

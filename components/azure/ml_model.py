@@ -34,8 +34,8 @@ def model_reference(name: str, p: Placement, where: dict[str, Any],
     spec = p.spec
     uri = spec.model.uri
     if uri.startswith("models:/"):
-        model, _, version = uri.removeprefix("models:/").partition("/")
-        return pulumi.Output.from_input(f"azureml:{model}:{version or 'latest'}"), {"MODEL_DIR": MODEL_MOUNT}
+        model, _, model_version = uri.removeprefix("models:/").partition("/")
+        return pulumi.Output.from_input(f"azureml:{model}:{model_version or 'latest'}"), {"MODEL_DIR": MODEL_MOUNT}
     if not uri.startswith("az://"):
         return None, {"MODEL_URI": uri}
     tags = {k: v for k, v in p.tags.items()}
@@ -67,7 +67,7 @@ def environment_version(name: str, p: Placement, where: dict[str, Any], opts: pu
     container = azure_native.machinelearningservices.EnvironmentContainer(
         f"{name}-environment", name=p.names["environment"],
         properties={"description": f"serving image for {p.model}", "tags": dict(p.tags)}, **where, opts=opts)
-    version = azure_native.machinelearningservices.EnvironmentVersion(
+    version = azure_native.machinelearningservices.EnvironmentVersion(  # type: ignore[call-overload]
         f"{name}-environment-version", name=p.names["environment"],
         version=short_hash(json.dumps({"image": p.image, "routes": routes}, sort_keys=True), 12),
         properties={"image": p.image, "os_type": "Linux", "inference_config": routes, "tags": dict(p.tags),

@@ -10,6 +10,7 @@ stores refuse public network access and everything is protected.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -44,14 +45,14 @@ class MLWorkspace(pulumi.ComponentResource):
         super().__init__("modelfleet:azure:MLWorkspace", name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=args.production)
         public = "Disabled" if args.production else "Enabled"
-        where = {"resource_group_name": args.resource_group, "location": args.location, "tags": args.tags}
+        where: dict[str, Any] = {"resource_group_name": args.resource_group, "location": args.location, "tags": args.tags}
         storage = azure_native.storage.StorageAccount(
             f"{name}-storage", account_name=_store_name("mlst", args.workspace_name, 24), kind="StorageV2",
             sku={"name": "Standard_ZRS" if args.production else "Standard_LRS"},
             allow_blob_public_access=False, allow_shared_key_access=False, minimum_tls_version="TLS1_2",
             enable_https_traffic_only=True, public_network_access=public, **where, opts=keep)
         client = azure_native.authorization.get_client_config_output()
-        vault = azure_native.keyvault.Vault(
+        vault = azure_native.keyvault.Vault(  # type: ignore[call-overload]
             f"{name}-keyvault", vault_name=_store_name("mlkv", args.workspace_name, 24),
             properties={"tenant_id": client.tenant_id, "sku": {"family": "A", "name": "standard"},
                         "enable_rbac_authorization": True, "enable_purge_protection": True,
@@ -63,7 +64,7 @@ class MLWorkspace(pulumi.ComponentResource):
         insights = azure_native.applicationinsights.Component(
             f"{name}-insights", resource_name_=fit(f"{args.workspace_name}-insights", 255), kind="web",
             application_type="web", ingestion_mode="LogAnalytics", workspace_resource_id=logs.id, **where, opts=keep)
-        workspace = azure_native.machinelearningservices.Workspace(
+        workspace = azure_native.machinelearningservices.Workspace(  # type: ignore[call-overload]
             f"{name}-workspace", workspace_name=args.workspace_name, identity={"type": "SystemAssigned"},
             sku={"name": "Basic", "tier": "Basic"}, storage_account=storage.id, key_vault=vault.id,
             application_insights=insights.id, container_registry=args.registry_id,

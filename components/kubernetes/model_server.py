@@ -77,16 +77,16 @@ class ModelServer(pulumi.ComponentResource):
             opts=self._child,
         )
         self._in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        k8s.networking.v1.NetworkPolicy(
+        k8s.networking.v1.NetworkPolicy(  # type: ignore[call-overload]
             f"{name}-netpol", metadata=metadata(p.name, p.namespace, p.labels),
             spec=network_policy(p.spec.serving.port, args.engine), opts=self._in_ns,
         )
-        k8s.core.v1.ServiceAccount(
+        k8s.core.v1.ServiceAccount(  # type: ignore[call-overload]
             f"{name}-sa", metadata=metadata(p.name, p.namespace, p.labels),
             automount_service_account_token=False, opts=self._in_ns,
         )
         if p.gpus_per_replica:
-            k8s.core.v1.ResourceQuota(
+            k8s.core.v1.ResourceQuota(  # type: ignore[call-overload]
                 f"{name}-gpu-quota",
                 metadata=metadata(f"{p.name}-gpu", p.namespace, p.labels),
                 spec={"hard": {f"requests.{GPU_RESOURCE}": str((p.max_replicas + 1) * p.gpus_per_replica)}},
@@ -135,7 +135,7 @@ class ModelServer(pulumi.ComponentResource):
         selector = pod_selector(p, "deployment")
         spec = p.spec
         images = [c["image"] for c in pod_spec["containers"] + pod_spec["initContainers"]]
-        k8s.apps.v1.Deployment(
+        k8s.apps.v1.Deployment(  # type: ignore[call-overload]
             f"{name}-deployment",
             metadata=metadata(p.name, p.namespace, p.labels, **annotated(digest_waiver(images, p.environment))),
             spec={
@@ -150,7 +150,7 @@ class ModelServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(self._in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
         )
         service_type = "LoadBalancer" if spec.network.public else "ClusterIP"
-        k8s.core.v1.Service(
+        k8s.core.v1.Service(  # type: ignore[call-overload]
             f"{name}-service",
             metadata=metadata(p.name, p.namespace, p.labels),
             spec={"type": service_type, "selector": selector,
@@ -158,7 +158,7 @@ class ModelServer(pulumi.ComponentResource):
             opts=self._in_ns,
         )
         if spec.autoscaling.metric == "cpu_utilization":
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(  # type: ignore[call-overload]
                 f"{name}-hpa", metadata=metadata(p.name, p.namespace, p.labels),
                 spec=autoscaling.hpa_spec(p, p.name), opts=self._in_ns,
             )
@@ -173,7 +173,7 @@ class ModelServer(pulumi.ComponentResource):
     def _disruption_budget(self, name: str, p: Placement, selector: dict[str, str]) -> None:
         """With ≥ 2 replicas a node drain may take only one at a time."""
         if p.min_replicas >= 2:
-            k8s.policy.v1.PodDisruptionBudget(
+            k8s.policy.v1.PodDisruptionBudget(  # type: ignore[call-overload]
                 f"{name}-pdb", metadata=metadata(p.name, p.namespace, p.labels),
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}}, opts=self._in_ns,
             )

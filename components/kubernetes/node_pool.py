@@ -64,7 +64,7 @@ class GpuNodePool(pulumi.ComponentResource):
         node_labels = {POOL_LABEL: args.pool, ACCELERATOR_LABEL: args.accelerator}
         self.node_selector = dict(node_labels)
         for node in args.nodes:
-            k8s.core.v1.NodePatch(
+            k8s.core.v1.NodePatch(  # type: ignore[call-overload]
                 f"{name}-{node}",
                 metadata={"name": node, "labels": node_labels,
                           # server-side apply field manager: another manager's labels on the node stay untouched
@@ -75,7 +75,7 @@ class GpuNodePool(pulumi.ComponentResource):
         if args.install_device_plugin:
             image = args.device_plugin_image or runtime_data()["device_plugin"]
             plugin_labels = {**args.labels, "app.kubernetes.io/name": "nvidia-device-plugin", POOL_LABEL: args.pool}
-            k8s.apps.v1.DaemonSet(
+            k8s.apps.v1.DaemonSet(  # type: ignore[call-overload]
                 f"{name}-device-plugin",
                 metadata=metadata(f"nvidia-device-plugin-{args.pool}", "kube-system", plugin_labels,
                                   annotations={**DEVICE_PLUGIN_EXEMPTIONS, **digest_waiver([image], args.environment)}),
