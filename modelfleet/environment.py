@@ -124,6 +124,11 @@ class _StackBase(_Frozen):
         """Labels/tags for resources no single model owns."""
         return {"app.kubernetes.io/managed-by": "modelfleet", "owner": self.owner, **self.tags}
 
+    def shared_tags(self) -> dict[str, str]:
+        """Cloud tags (AWS and Azure accept these keys) for resources no single model owns."""
+        return {"modelfleet:stack": self.stack, "modelfleet:environment": self.environment,
+                "managed-by": "modelfleet", "owner": self.owner, **self.tags}
+
     def image(self, component: str) -> str | None:
         return self.images.get(component)
 

@@ -127,9 +127,10 @@ def _run(stack: AnyStack, specs: list[SpecFile], placed: StackPlacement) -> tupl
     return monitor.captured, endpoints
 
 
-def preview_loaded(stack: AnyStack, specs: list[SpecFile]) -> ResourcePlan:
-    """Preview an already-loaded stack against already-loaded specs."""
-    sp = plan_stack(stack, specs)  # raises before anything is registered
+def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacement | None = None) -> ResourcePlan:
+    """Preview an already-loaded stack against already-loaded specs (`placed`: its placement, if
+    already computed)."""
+    sp = placed if placed is not None else plan_stack(stack, specs)  # raises before anything is registered
     resources, endpoints = _run(stack, specs, sp)
     urns = [r.urn for r in resources]
     duplicates = sorted({u for u in urns if urns.count(u) > 1})
@@ -159,6 +160,5 @@ def preview_stacks(project_dir: Path, names: list[str] | None = None) -> list[Re
     problems = [problem for stack in stacks for problem in destination_problems(stack)]
     if problems:
         raise SpecError(problems)
-    for stack in stacks:
-        plan_stack(stack, specs)
-    return [preview_loaded(stack, specs) for stack in stacks]
+    placements = [plan_stack(stack, specs) for stack in stacks]  # every stack placeable before any runs
+    return [preview_loaded(stack, specs, placed) for stack, placed in zip(stacks, placements, strict=True)]

@@ -40,8 +40,7 @@ def is_production(environment: str) -> bool:
 
 
 def stack_tags(stack: AnyStack) -> dict[str, str]:
-    return {"modelfleet:stack": stack.stack, "modelfleet:environment": stack.environment,
-            "managed-by": "modelfleet", "owner": stack.owner, **stack.tags}
+    return stack.shared_tags()
 
 
 def assume_role_policy(service: str) -> str:

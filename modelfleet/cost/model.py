@@ -77,8 +77,8 @@ class Component:
 
 
 @dataclass(frozen=True)
-class Unpriced:
-    """A resource that may cost money but has no price here; never counted as 0 silently."""
+class _Listed:
+    """A resource named in the report with the reason it carries no price line."""
 
     type: str
     name: str
@@ -89,15 +89,13 @@ class Unpriced:
 
 
 @dataclass(frozen=True)
-class Free:
+class Unpriced(_Listed):
+    """A resource that may cost money but has no price here; never counted as 0 silently."""
+
+
+@dataclass(frozen=True)
+class Free(_Listed):
     """A resource that costs nothing by itself, or whose cost another component carries."""
-
-    type: str
-    name: str
-    reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"type": self.type, "name": self.name, "reason": self.reason}
 
 
 @dataclass
