@@ -21,19 +21,14 @@ from modelfleet import catalog
 from modelfleet.catalog import Offer
 from modelfleet.environment import AksCluster, AnyStack, KubernetesStack
 from modelfleet.naming import short_hash
-from modelfleet.placement import NodeShape, Placement, StackPlacement, placement_for, requirement_of
+from modelfleet.placement import NodeShape, Placement, StackPlacement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
-from modelfleet.targets import Target
+from modelfleet.targets import Target, offers
 from modelfleet.targets.kubernetes import engine_diagnostics
 
 AGENT_POOL_MAX = 12  # Linux agent pool names: 1-12 lowercase alphanumerics, starting with a letter
 AGENT_POOL_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
-
-
-def _describe(offer: Offer, spot: bool) -> str:
-    gpus = f"{offer.gpu_count}×{offer.accelerator}, " if offer.accelerator else ""
-    return f"{offer.instance_type} ({gpus}{offer.vcpus:g} vCPU, {offer.memory_gib:g} GiB, ${offer.hourly(spot)}/h in {offer.region})"
 
 
 def accelerator_diagnostics(spec: ModelSpec, platform: str) -> list[Diagnostic]:
@@ -59,25 +54,8 @@ def accelerator_diagnostics(spec: ModelSpec, platform: str) -> list[Diagnostic]:
 
 def choose_offer(spec: ModelSpec, stack: AnyStack, platform: str, spot: bool) -> tuple[Offer | None, list[Diagnostic]]:
     """The cheapest offer fitting one replica in the stack's location, or an error naming what would fit."""
-    if not stack.region:
-        return None, [Diagnostic("error", spec.name, "azure-native:location",
-                                 f"stack {stack.stack!r} has no Azure location, so no VM size can be priced or placed. "
-                                 "To fix: add `azure-native:location: eastus` (or another location) to the stack's config")]
-    cat = catalog.load_catalog()
-    req = requirement_of(spec)
-    offer = cat.cheapest(platform, stack.region, req, spot=spot)
-    if offer is not None:
-        return offer, []
-    nearest = "; ".join(_describe(o, spot) for o in cat.nearest(platform, stack.region, req)) or "none"
-    regions = ", ".join(cat.regions_with(platform, req)) or "none in the catalog"
-    what = "Azure ML managed online endpoints" if platform == "azureml" else "AKS nodes"
-    return None, [Diagnostic(
-        "error", spec.name, "resources",
-        f"no {what} VM size in {stack.region} fits one replica ({spec.resources.accelerator.label if spec.resources.accelerator else 'no GPU'}, "
-        f"{spec.resources.cpu:g} vCPU, {spec.resources.memory_gib:g} GiB after the platform reserve). "
-        f"Nearest offers: {nearest}. Locations where it fits: {regions}. "
-        "To fix: lower resources.cpu/memory_gib or the GPU request, move the stack to one of those locations, "
-        "or leave the model out with modelfleet:models")]
+    where = "Azure ML managed online endpoints VM size" if platform == "azureml" else "AKS nodes VM size"
+    return offers.choose_offer(spec, stack, platform, spot, where, "azure-native:location")
 
 
 def shape_key(offer: Offer, spot: bool) -> str:
