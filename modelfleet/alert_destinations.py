@@ -34,7 +34,7 @@ from modelfleet.plan import Diagnostic
 from modelfleet.yamlmarks import load_yaml
 
 if TYPE_CHECKING:
-    from modelfleet.placement import Placement
+    from modelfleet.placed import Placement
 
 KINDS = ("sns_topic_arn", "action_group_id", "alertmanager_receiver")
 # target → the destination kind its alerts use

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from modelfleet.catalog import load_catalog
 from modelfleet.catalog.listing import list_offers, offers_as_json
-from modelfleet.cli_catalog import app
+from modelfleet.cli.catalog import app
 
 runner = CliRunner()
 

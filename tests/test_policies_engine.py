@@ -231,7 +231,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """The check command with `modelfleet.preview.preview_stacks` stubbed to a fixture plan."""
     import typer
 
-    from modelfleet.cli_check import check_command
+    from modelfleet.cli.check import check_command
 
     calls: list[tuple[Path, list[str] | None]] = []
     tags = {"owner": "nlp-team", "cost-center": "ml-platform"}

@@ -11,7 +11,7 @@ import typer
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from modelfleet import cli_aws
+from modelfleet.cli import aws as cli_aws
 from modelfleet.environment import find_stack, load_stack_file
 from modelfleet.program import plan_stack
 from modelfleet.quota import EC2_BUCKETS, compare, needs

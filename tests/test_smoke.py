@@ -12,7 +12,7 @@ from moto import mock_aws
 from moto.sagemaker.models import FakeEndpointConfig
 from typer.testing import CliRunner
 
-from modelfleet import cli_aws
+from modelfleet.cli import aws as cli_aws
 from modelfleet.smoke import SmokeError, default_payload, invoke, wait_in_service
 
 ROOT = Path(__file__).resolve().parents[1]

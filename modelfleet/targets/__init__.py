@@ -15,7 +15,7 @@ from modelfleet.plan import Diagnostic
 
 if TYPE_CHECKING:
     from modelfleet.environment import AnyStack
-    from modelfleet.placement import Placement
+    from modelfleet.placed import Placement
     from modelfleet.spec import ModelSpec
 
 _REGISTRY = {

@@ -21,7 +21,7 @@ from modelfleet import catalog
 from modelfleet.catalog import Offer
 from modelfleet.environment import AksCluster, AnyStack, KubernetesStack
 from modelfleet.naming import short_hash
-from modelfleet.placement import NodeShape, Placement, StackPlacement, placement_for
+from modelfleet.placed import NodeShape, Placement, StackPlacement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target, offers

@@ -20,7 +20,7 @@ import re
 
 from modelfleet.environment import AnyStack, AzureMLStack
 from modelfleet.naming import fit, short_hash
-from modelfleet.placement import NodeShape, Placement, placement_for
+from modelfleet.placed import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target

@@ -23,7 +23,7 @@ from typing import ClassVar
 from modelfleet.catalog import allocatable
 from modelfleet.environment import AnyStack, EksCluster, KubernetesStack
 from modelfleet.naming import fit
-from modelfleet.placement import NodeShape, Placement, placement_for
+from modelfleet.placed import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target

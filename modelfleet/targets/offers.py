@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from modelfleet.catalog import Offer, load_catalog
 from modelfleet.environment import AnyStack
-from modelfleet.placement import requirement_of
+from modelfleet.placed import requirement_of
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 

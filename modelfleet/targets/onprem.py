@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from modelfleet import catalog
 from modelfleet.environment import AnyStack, GpuNode, KubernetesStack, OnPremCluster
-from modelfleet.placement import NodeShape, Placement, placement_for
+from modelfleet.placed import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target

@@ -19,7 +19,7 @@ from __future__ import annotations
 from modelfleet.aws_images import container_environment, sagemaker_image
 from modelfleet.environment import AnyStack, SageMakerStack
 from modelfleet.naming import fit
-from modelfleet.placement import Placement, placement_for
+from modelfleet.placed import Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target

@@ -1,0 +1,5 @@
+"""`python -m modelfleet.cli` runs the same CLI as the `modelfleet` script."""
+
+from modelfleet.cli import main
+
+main()
