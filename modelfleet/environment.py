@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from modelfleet.errors import Problem, SpecError
 from modelfleet.validation import custom_error, problems_from
@@ -90,8 +90,34 @@ class EksCluster(_Frozen):
     name: Annotated[str | None, Field(description="Existing cluster name (or the name to create).")] = None
     create: Annotated[bool, Field(description="Create the cluster, its IAM roles and (without subnet_ids) a VPC.")] = False
     subnet_ids: Annotated[tuple[str, ...], Field(description="Private subnets for node groups.")] = ()
-    version: Annotated[str | None, Field(description="Kubernetes version when creating.")] = None
+    version: Annotated[str | None, Field(description="Kubernetes version (created clusters run it; for an existing cluster, "
+                                                      "what it runs). Checked against the EKS support calendar.")] = None
     ami: Annotated[Literal["al2023", "bottlerocket"], Field(description="GPU node OS: AL2023 NVIDIA or Bottlerocket NVIDIA.")] = "al2023"
+    nodes: Annotated[Literal["karpenter", "managed"] | None, Field(
+        description="Who provisions GPU nodes: karpenter (NodePools; default for created clusters) or managed "
+                    "(managed node groups + Cluster Autoscaler; default for existing clusters).")] = None
+
+    @field_validator("version")
+    @classmethod
+    def _supported_version(cls, version: str | None) -> str | None:
+        from modelfleet import kubernetes_versions as kv
+
+        if version is None:
+            return version
+        found = kv.support("eks", version)
+        if found is None:
+            raise custom_error(f"Kubernetes {version!r} is not in the EKS support calendar modelfleet knows",
+                               allowed=", ".join(kv.usable("eks", kv.today())),
+                               fix=f"set version to a supported minor version (newest: \"{kv.known('eks')[0]}\"), or add a "
+                                   "newer version with its dates to modelfleet/data/kubernetes_versions.json")
+        if found.level(kv.today()) == "error":
+            raise custom_error(found.message(kv.today()), allowed=", ".join(kv.usable("eks", kv.today())), fix=found.fix())
+        return version
+
+    @property
+    def node_provisioner(self) -> Literal["karpenter", "managed"]:
+        """karpenter unless the stack says managed; existing clusters default to managed node groups."""
+        return self.nodes or ("karpenter" if self.create else "managed")
 
 
 class AksCluster(_Frozen):
@@ -212,6 +238,8 @@ def parse_stack(text: str, file: str) -> AnyStack:
     def to_doc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
         # loc = ("config", <platform tag>, field, ...) → ("config", "modelfleet:field", ...)
         rest = [p for p in loc[1:] if p not in ("kubernetes", "sagemaker", "azureml")] if len(loc) > 1 else []
+        if len(rest) > 1 and rest[0] == "cluster" and rest[1] in ("onprem", "eks", "aks"):
+            del rest[1]  # the cluster union's tag is the value of `kind`, not a key in the file
         if rest and rest[0] in origin:
             return ("config", origin[str(rest[0])], *rest[1:])
         return ("config", *(f"{NAMESPACE}:{p}" if i == 0 else p for i, p in enumerate(rest)))

@@ -8,7 +8,9 @@ Contract:
   on the cluster's general-purpose nodes (`offer` is still set, for cost previews).
 - `node_bounds(shape, placements)` → (min, max) nodes of a node group, see its docstring.
 - `cluster_name(stack)` / `node_group_name(stack, shape)` — names within EKS's 63 characters.
-- `check_stack` adds the alert-destination check (EKS alerts are PrometheusRules routed by the
+- `check_stack` warns when the cluster's Kubernetes version is in EKS extended support or within
+  90 days of the end of standard support (`modelfleet.kubernetes_versions`; past the end it is
+  a stack-file error already), and adds the alert-destination check (EKS alerts are PrometheusRules routed by the
   stack's `alertmanager_receiver`; an SNS topic alone is a warning, see
   `modelfleet.alert_destinations`) and a warning per model whose spec samples data capture,
   which Kubernetes stacks do not provision.
@@ -20,6 +22,7 @@ import math
 from fractions import Fraction
 from typing import ClassVar
 
+from modelfleet import kubernetes_versions
 from modelfleet.catalog import allocatable
 from modelfleet.environment import AnyStack, EksCluster, KubernetesStack
 from modelfleet.naming import fit
@@ -93,6 +96,11 @@ class EksTarget(Target):
             out.append(Diagnostic("error", "", "modelfleet:cluster.name",
                                   "an existing EKS cluster needs its name. To fix: set modelfleet:cluster.name, "
                                   "or create: true to have the stack create the cluster"))
+        if cluster.version:
+            found = kubernetes_versions.support("eks", cluster.version)
+            on = kubernetes_versions.today()
+            if found is not None and found.level(on) == "warning":
+                out.append(Diagnostic("warning", "", "modelfleet:cluster.version", f"{found.message(on)}. To fix: {found.fix()}"))
         if cluster.create and len(cluster.subnet_ids) == 1:
             out.append(Diagnostic("error", "", "modelfleet:cluster.subnet_ids",
                                   "EKS needs subnets in at least two availability zones. To fix: list two or more "
