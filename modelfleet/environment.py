@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from modelfleet.errors import Problem, SpecError
 from modelfleet.validation import custom_error, problems_from
@@ -67,7 +67,32 @@ class Addons(_Frozen):
     kserve: Annotated[AddonMode, Field(description="KServe (serving: kserve).")] = "present"
     prometheus_operator: Annotated[AddonMode, Field(description="Prometheus Operator CRDs (ServiceMonitor, PrometheusRule).")] = "present"
     dcgm_exporter: Annotated[AddonMode, Field(description="NVIDIA DCGM exporter for GPU metrics.")] = "install"
-    prometheus_url: Annotated[str, Field(description="Prometheus that KEDA queries for autoscaling.")] = "http://prometheus-operated.monitoring.svc:9090"
+    prometheus_url: Annotated[str, Field(description="Prometheus that KEDA (autoscaling) and Argo Rollouts (canary analysis) query.")] = "http://prometheus-operated.monitoring.svc:9090"
+    argo_rollouts: Annotated[AddonMode | None, Field(description="Argo Rollouts, for canary and blue/green on serving: deployment "
+                                                                 "(unset = not available: rolling updates only).")] = None
+
+
+def _version_text(value: Any) -> Any:
+    """YAML reads `3.2` as a float; a version is text (the writer quotes such versions)."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+VersionText = Annotated[str, BeforeValidator(_version_text), Field(min_length=1, max_length=63, pattern=r"^\S+$")]
+
+
+class StableEntry(_Frozen):
+    """One model's rollout state on a stack, written by `modelfleet promote` / `abort`."""
+
+    version: Annotated[VersionText, Field(description="The version that serves all traffic.")]
+    aborted: Annotated[VersionText | None, Field(description="A version `abort` sent back to zero traffic.")] = None
+
+
+def _stable_entry(value: Any) -> Any:
+    """`model: 1.3.2` is shorthand for `model: {version: 1.3.2}`."""
+    return value if isinstance(value, dict) else {"version": value}
+
+
+Stable = Annotated[StableEntry, BeforeValidator(_stable_entry, json_schema_input_type=str | StableEntry)]
 
 
 class GpuNode(_Frozen):
@@ -145,6 +170,8 @@ class _StackBase(_Frozen):
                                 description="Owner label/tag of shared resources (node pools, registries, add-ons).")] = "ml-platform"
     region: Annotated[str | None, Field(description="aws:region or azure-native:location.")] = None
     images: Annotated[dict[str, str], Field(description="Image overrides by runtime (vllm, tgi, ...) or component (device_plugin, storage_initializer), e.g. digest-pinned mirrors.")] = {}
+    stable: Annotated[dict[str, Stable], Field(description="Per model, the version that serves all traffic (written by "
+                                                           "`modelfleet promote` / `abort`, not by hand).")] = {}
 
     def shared_labels(self) -> dict[str, str]:
         """Labels/tags for resources no single model owns."""

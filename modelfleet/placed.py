@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from modelfleet.environment import AnyStack
 from modelfleet.plan import MODEL_LABEL, Diagnostic
+from modelfleet.rollout import RolloutPlan, rollout_for
 from modelfleet.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class Placement:
     offer: Offer | None = None
     names: dict[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
+    rollout: RolloutPlan | None = None
 
     @property
     def peak_gpus(self) -> int:
@@ -163,4 +165,5 @@ def placement_for(spec: ModelSpec, stack: AnyStack, target: str, *, accelerator:
         max_replicas=spec.autoscaling.max_replicas if max_replicas is None else max_replicas,
         image=image if image is not None else default_image(spec, stack),
         shape=shape, offer=offer, names=dict(names or {}), diagnostics=tuple(diagnostics),
+        rollout=rollout_for(spec, stack),
     )

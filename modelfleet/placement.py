@@ -12,6 +12,9 @@ Contract:
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 from modelfleet.environment import AnyStack, target_of
 from modelfleet.placed import (
     NodeShape,
@@ -24,7 +27,11 @@ from modelfleet.placed import (
     tags_for,
 )
 from modelfleet.plan import Diagnostic
-from modelfleet.spec import SpecFile
+from modelfleet.rollout import phase_diagnostics, stable_diagnostics
+from modelfleet.spec import ModelSpec, SpecFile
+
+if TYPE_CHECKING:
+    from modelfleet.targets import Target
 
 # the shared types are re-exported: callers keep `from modelfleet.placement import Placement`
 __all__ = ["NodeShape", "Placement", "StackPlacement", "default_image", "labels_for", "place_stack", "placement_for",
@@ -43,10 +50,21 @@ def place_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
         if not stack.selects(spec_file.name):
             continue
         spec = spec_file.for_environment(stack.environment)
-        placement = target.place(spec, stack)
+        placement = with_rollout(target, target.place(spec, stack), spec, stack)
         placements.append(placement)
         diagnostics.extend(placement.diagnostics)
+    diagnostics.extend(stable_diagnostics(stack, [p.model for p in placements]))
     diagnostics.extend(target.check_stack(stack, placements))
     diagnostics.extend(check_destination(stack))
     diagnostics.extend(check_capture(stack, placements))
     return StackPlacement(stack, tuple(placements), tuple(diagnostics))
+
+
+def with_rollout(target: Target, placement: Placement, spec: ModelSpec, stack: AnyStack) -> Placement:
+    """The placement with its rollout wired by the target, and the target's rollout diagnostics."""
+    plan = placement.rollout
+    if plan is None:
+        return placement
+    wired = plan.with_wiring(**target.rollout_wiring(plan, spec, stack)) if plan.active else plan
+    extra = [*phase_diagnostics(plan), *target.rollout_diagnostics(plan, spec, stack)]
+    return replace(placement, rollout=wired, diagnostics=(*placement.diagnostics, *extra))

@@ -137,7 +137,9 @@ def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacemen
     if duplicates:
         raise ModelfleetError(f"stack {stack.stack!r} registers duplicate URNs: {', '.join(duplicates)}")
     config = {"environment": stack.environment, "target": target_of(stack), "region": stack.region,
-              "models": [p.model for p in sp.placements], "stack_settings": stack.model_dump(mode="json")}
+              "models": [p.model for p in sp.placements], "stack_settings": stack.model_dump(mode="json"),
+              # every rollout in progress (or aborted): versions, split, bake, rollback wiring
+              "rollouts": [p.rollout.as_dict() for p in sp.placements if p.rollout is not None and p.rollout.active]}
     return ResourcePlan(stack=stack.stack, platform=stack.platform, environment=stack.environment,
                         resources=tuple(sorted(resources, key=lambda r: r.urn)), diagnostics=sp.diagnostics, outputs=endpoints, config=config)
 

@@ -64,6 +64,22 @@ def _summary(r: PlannedResource) -> str:
     return "  ".join(bits)
 
 
+def rollout_line(r: dict[str, Any]) -> str:
+    """A rollout in progress: versions, traffic split, bake time, what rolls it back and how."""
+    split = ", ".join(f"{version} {share}%" for version, share in r["traffic"].items())
+    mirror = r.get("mirror") or {}
+    line = f"{r['model']} {r['stable_version']} → {r['new_version']} ({r['strategy']}, {r['phase'].replace('_', ' ')}): {split}"
+    if mirror:
+        line += " (mirrored: " + ", ".join(f"{v} {share}%" for v, share in mirror.items()) + ")"
+    line += f"; bake {r['bake_minutes']} min; rollback on {', '.join(r['rollback_on']) or 'nothing'}"
+    rollback = r.get("rollback")
+    if rollback:
+        line += f" — {'automatic' if rollback['automatic'] else 'NOT automatic'}: {rollback['by']}"
+    if r.get("extra_monthly_usd") is not None:
+        line += f"; second slot ${r['extra_monthly_usd']}/month"
+    return line
+
+
 def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
     title = f"[bold]{plan.stack}[/]  platform={plan.platform}  environment={plan.environment}  resources={len(plan.resources)}"
     if cost_line:
@@ -86,6 +102,8 @@ def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
         place(r)
     for model, url in sorted(plan.outputs.items()):
         tree.add(f"[green]endpoint[/] {model}: {url}")
+    for rollout in plan.config.get("rollouts", []):
+        tree.add(f"[magenta]rollout[/] {rollout_line(rollout)}")
     for d in plan.diagnostics:
         colour = "red" if d.level == "error" else "yellow"
         tree.add(f"[{colour}]{d.level}[/] {d.model}: {d.field}: {d.message}")
@@ -103,6 +121,7 @@ def preview_json(plans: list[ResourcePlan], costs: dict[str, dict[str, str]] | N
                            "options": r.options} for r in plan.resources],
             "diagnostics": [d.as_dict() for d in plan.diagnostics],
             "endpoints": dict(sorted(plan.outputs.items())),
+            "rollouts": plan.config.get("rollouts", []),
         }
         if costs and plan.stack in costs:
             entry["cost"] = costs[plan.stack]

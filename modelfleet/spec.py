@@ -160,11 +160,31 @@ class Autoscaling(_Frozen):
         return 0 if self.scale_to_zero else self.min_replicas
 
 
+DEFAULT_CANARY_PERCENT = 10
+
+
 class Rollout(_Frozen):
-    strategy: Annotated[Strategy, Field(description="How a new version replaces the old one.")] = "rolling"
-    canary_percent: Annotated[int, Field(ge=1, le=99, description="Traffic share for the canary, 1-99.")] = 10
+    strategy: Annotated[Strategy, Field(description="How a new version replaces the old one (canary and blue_green while a "
+                                                    "stack's modelfleet:stable differs from version).")] = "rolling"
+    canary_percent: Annotated[int | None, Field(ge=1, le=99, description=f"Traffic share for the canary, 1-99 (canary only; "
+                                                                         f"default {DEFAULT_CANARY_PERCENT}).")] = None
     bake_minutes: Annotated[int, Field(ge=0, le=1440, description="Minutes to watch the new version before shifting all traffic.")] = 10
-    rollback_on: Annotated[tuple[RollbackSignal, ...], Field(description="Signals that roll back automatically.")] = ("error_rate", "latency_p99")
+    rollback_on: Annotated[tuple[RollbackSignal, ...], Field(description="Signals that roll the new version back (automatically "
+                                                                           "where the platform can; an alert elsewhere).")] = ("error_rate", "latency_p99")
+
+    @model_validator(mode="after")
+    def _percent_is_for_canaries(self) -> Rollout:
+        if self.canary_percent is not None and self.strategy != "canary":
+            raise custom_error(f"canary_percent ({self.canary_percent}) only applies to strategy canary, not {self.strategy}",
+                               allowed="canary_percent with strategy: canary",
+                               fix="remove canary_percent, or set strategy: canary" + (
+                                   " (blue_green switches all traffic at once on promote)" if self.strategy == "blue_green" else ""))
+        return self
+
+    @property
+    def percent(self) -> int:
+        """The canary's traffic share (the default when the spec gives none)."""
+        return self.canary_percent if self.canary_percent is not None else DEFAULT_CANARY_PERCENT
 
 
 class Network(_Frozen):

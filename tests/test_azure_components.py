@@ -17,6 +17,7 @@ import pytest
 
 from modelfleet import mocked_cloud, preview
 from modelfleet.plan import ResourcePlan
+from modelfleet.targets.azureml import deployment_name as slot
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENT_POOL = "azure-native:containerservice:AgentPool"
@@ -36,7 +37,7 @@ model: {uri: "az://acmemodels/weights/bg/2/", framework: onnx}
 serving: {runtime: triton, port: 8000}
 resources: {accelerator: T4:1, cpu: 4, memory_gib: 16}
 autoscaling: {min_replicas: 2, max_replicas: 5, metric: gpu_utilization, target: 70}
-rollout: {strategy: blue_green, canary_percent: 20}
+rollout: {strategy: blue_green}
 network: {public: true}
 """,
     "spot-probe": """name: spot-probe
@@ -67,6 +68,7 @@ STACKS = {
   modelfleet:workspace: {name: ml-stg-ws, create: true}
   modelfleet:registry: {kind: acr}
   modelfleet:models: ["bg-probe", "fraud-*"]
+  modelfleet:stable: {bg-probe: "1"}
 """,
 }
 
@@ -81,6 +83,8 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
     for bundled in ("aks-prod", "azureml-prod"):  # the bundled stacks, limited to the bundled specs
         text = (ROOT / "stacks" / f"Pulumi.{bundled}.yaml").read_text()
         text = text.replace('modelfleet:models: ["*"]', 'modelfleet:models: ["llama3-*", "resnet50-*", "fraud-*"]')
+        if bundled == "azureml-prod":  # two canaries in progress; fraud-xgb and the 70B model serve their stable version
+            text += '  modelfleet:stable: {llama3-8b-chat: 1.3.2, resnet50-vision: "3.1", fraud-xgb: 5.1.0}\n'
         (project / "stacks" / f"Pulumi.{bundled}.yaml").write_text(text)
     for name, text in STACKS.items():
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text)
@@ -209,15 +213,28 @@ def traffic_of(plan: ResourcePlan, model: str) -> dict:
     return resource["properties"]
 
 
-def test_traffic_map_follows_the_rollout_strategy(plans):
-    assert traffic_of(plans["azureml-prod"], "fraud-xgb")["traffic"] == {"blue": 100.0}
+def test_traffic_map_follows_the_rollout_state(plans):
+    assert traffic_of(plans["azureml-prod"], "fraud-xgb")["traffic"] == {slot("5.1.0"): 100.0}, "stable: one slot"
+    assert traffic_of(plans["azureml-prod"], "llama3-70b-instruct")["traffic"] == {slot("2.0.1"): 100.0}, \
+        "first deploy: one slot, no canary"
     canary = traffic_of(plans["azureml-prod"], "llama3-8b-chat")
-    assert canary["traffic"] == {"blue": 90.0, "green": 10.0}
-    assert traffic_of(plans["azureml-prod"], "resnet50-vision")["traffic"] == {"blue": 80.0, "green": 20.0}
+    assert canary["traffic"] == {slot("1.3.2"): 90.0, slot("1.4.0"): 10.0}
+    assert traffic_of(plans["azureml-prod"], "resnet50-vision")["traffic"] == {slot("3.1"): 80.0, slot("3.2"): 20.0}
     blue_green = traffic_of(plans["azureml-staging"], "bg-probe")
-    assert blue_green["traffic"] == {"blue": 100.0, "green": 0.0}
-    assert blue_green["mirrorTraffic"] == {"green": 20.0}
+    assert blue_green["traffic"] == {slot("1"): 100.0, slot("2"): 0.0}
+    assert blue_green["mirrorTraffic"] == {slot("2"): 10.0}
     assert blue_green["authMode"] == "AADToken", "the follow-up PUT keeps the endpoint's settings"
+
+
+def test_the_stable_slot_is_left_as_an_earlier_run_deployed_it(plans):
+    stable = named(plans["azureml-prod"], DEPLOYMENT, f"-llama3-8b-chat-{slot('1.3.2')}")
+    new = named(plans["azureml-prod"], DEPLOYMENT, f"-llama3-8b-chat-{slot('1.4.0')}")
+    assert stable.inputs["deploymentName"] == slot("1.3.2") and new.inputs["deploymentName"] == slot("1.4.0")
+    assert set(stable.options["ignoreChanges"]) == {"sku.capacity", "properties"}, "the program knows only the new version"
+    assert new.options["ignoreChanges"] == ["sku.capacity"]
+    assert stable.inputs["tags"]["modelfleet:version"] == "1.3.2" and new.inputs["tags"]["modelfleet:version"] == "1.4.0"
+    registered = named(plans["azureml-staging"], DEPLOYMENT, f"-bg-probe-{slot('1')}").inputs["properties"]["model"]
+    assert registered.endswith("/1") or registered == "azureml-staging-bg-probe-model-version-id", registered
 
 
 def test_traffic_is_applied_after_the_deployments_exist(plans):
@@ -230,11 +247,11 @@ def test_traffic_is_applied_after_the_deployments_exist(plans):
 
 
 def test_deployments_use_the_placed_instance_type_probes_and_request_settings(plans):
-    d = named(plans["azureml-prod"], DEPLOYMENT, "-llama3-8b-chat-blue")
+    d = named(plans["azureml-prod"], DEPLOYMENT, f"-llama3-8b-chat-{slot('1.4.0')}")
     props = d.inputs["properties"]
     assert props["instanceType"] == "Standard_NV36ads_A10_v5"
     assert props["endpointComputeType"] == "Managed"
-    assert d.inputs["sku"] == {"name": "Default", "capacity": 2.0}
+    assert d.inputs["sku"] == {"name": "Default", "capacity": 2.0}, "the canary keeps the prod floor of 2"
     assert d.options["ignoreChanges"] == ["sku.capacity"], "autoscale owns the instance count"
     assert props["readinessProbe"]["initialDelay"] == "PT120S"
     assert props["livenessProbe"]["initialDelay"] == "PT120S"
@@ -249,25 +266,25 @@ def autoscale_of(plan: ResourcePlan, suffix: str):
 
 def test_autoscale_maps_metrics_and_bounds(plans):
     prod = plans["azureml-prod"]
-    fraud = autoscale_of(prod, "-fraud-xgb-blue-autoscale").inputs["profiles"][0]
+    fraud = autoscale_of(prod, f"-fraud-xgb-{slot('5.1.0')}-autoscale").inputs["profiles"][0]
     assert fraud["capacity"] == {"minimum": "3", "maximum": "20", "default": "3"}, "prod override: 3..20"
     out, scale_in = fraud["rules"]
     assert out["metricTrigger"]["metricName"] == "CpuUtilizationPercentage" and out["metricTrigger"]["threshold"] == 60.0
     assert out["scaleAction"]["direction"] == "Increase" and scale_in["scaleAction"]["direction"] == "Decrease"
     assert scale_in["metricTrigger"]["threshold"] < out["metricTrigger"]["threshold"]
 
-    rps = autoscale_of(prod, "-resnet50-vision-blue-autoscale").inputs["profiles"][0]["rules"][0]["metricTrigger"]
+    rps = autoscale_of(prod, f"-resnet50-vision-{slot('3.1')}-autoscale").inputs["profiles"][0]["rules"][0]["metricTrigger"]
     assert rps["metricName"] == "RequestsPerMinute" and rps["threshold"] == 200.0 * 60 and rps["dividePerInstance"] is True
-    assert rps["dimensions"] == [{"dimensionName": "deployment", "operator": "Equals", "values": ["blue"]}]
+    assert rps["dimensions"] == [{"dimensionName": "deployment", "operator": "Equals", "values": [slot("3.1")]}]
 
-    conc = autoscale_of(prod, "-llama3-8b-chat-blue-autoscale").inputs["profiles"][0]
+    conc = autoscale_of(prod, f"-llama3-8b-chat-{slot('1.3.2')}-autoscale").inputs["profiles"][0]
     assert conc["rules"][0]["metricTrigger"]["metricName"] == "ConnectionsActive"
     assert conc["rules"][0]["metricTrigger"]["threshold"] == round(8 / 0.9, 2), "target ÷ traffic share"
-    canary = autoscale_of(prod, "-llama3-8b-chat-green-autoscale").inputs["profiles"][0]
+    canary = autoscale_of(prod, f"-llama3-8b-chat-{slot('1.4.0')}-autoscale").inputs["profiles"][0]
     assert canary["capacity"] == {"minimum": "2", "maximum": "2", "default": "2"}, \
         "a 10 % canary of 8 replicas keeps the prod floor of 2 (zone redundancy while it runs)"
 
-    gpu = autoscale_of(plans["azureml-staging"], "-bg-probe-green-autoscale").inputs["profiles"][0]
+    gpu = autoscale_of(plans["azureml-staging"], f"-bg-probe-{slot('2')}-autoscale").inputs["profiles"][0]
     assert gpu["rules"][0]["metricTrigger"]["metricName"] == "GpuUtilizationPercentage"
     assert gpu["capacity"]["minimum"] == "2", "the blue/green twin runs at full size"
     for setting in prod.of_type(AUTOSCALE):
@@ -281,7 +298,7 @@ def test_each_endpoint_identity_gets_acr_pull_before_deploying(plans):
     assert len(roles) == 4
     for role in roles.values():
         assert role.inputs["roleDefinitionId"].endswith(ACR_PULL), role.urn
-    d = named(plan, DEPLOYMENT, "-fraud-xgb-blue")
+    d = named(plan, DEPLOYMENT, f"-fraud-xgb-{slot('5.1.0')}")
     assert roles["azureml-prod-fraud-xgb-acr-pull"].urn in d.options["dependsOn"]
 
 
@@ -290,7 +307,7 @@ def test_azure_weights_are_registered_and_mounted(plans):
     [version] = plan.of_type("azure-native:machinelearningservices:ModelVersion")
     assert version.inputs["properties"]["modelUri"] == "https://acmemodels.blob.core.windows.net/weights/bg/2/"
     assert version.inputs["version"] == "2"
-    d = named(plan, DEPLOYMENT, "-bg-probe-blue")
+    d = named(plan, DEPLOYMENT, f"-bg-probe-{slot('2')}")
     assert d.inputs["properties"]["model"] == "azureml-staging-bg-probe-model-version-id"
     env = plan.of_type("azure-native:machinelearningservices:EnvironmentVersion")
     triton = [e for e in env if "bg-probe" in e.name][0].inputs["properties"]

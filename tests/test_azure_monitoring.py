@@ -16,6 +16,7 @@ from components.azure.alerts import CRITERIA_TYPE, sized_requests_per_minute
 from modelfleet import mocked_cloud, preview
 from modelfleet.plan import PlannedResource, ResourcePlan
 from modelfleet.spec import Alerts, ModelSpec
+from modelfleet.targets.azureml import deployment_name as slot
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERT = "azure-native:monitor:MetricAlert"
@@ -85,6 +86,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
     (project / "stacks").mkdir()
     text = (ROOT / "stacks" / "Pulumi.azureml-prod.yaml").read_text()
     text = text.replace('modelfleet:models: ["*"]', 'modelfleet:models: ["llama3-*", "resnet50-*", "tuned-*", "quiet-*"]')
+    text += "  modelfleet:stable: {llama3-8b-chat: 1.3.2, llama3-70b-instruct: 2.0.1}\n"  # a canary in progress
     (project / "stacks" / "Pulumi.azureml-prod.yaml").write_text(text)
     for name, text in STACKS.items():
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text)
@@ -95,8 +97,12 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
 
 
 def alerts_of(plan: ResourcePlan, model: str) -> dict[str, PlannedResource]:
-    """`<slot>-<role>` → MetricAlert for one model."""
-    found = {r.name.removeprefix(f"{plan.stack}-{model}-").removesuffix("-alert"): r for r in plan.of_type(ALERT) if r.model == model}
+    """`<version>-<role>` → MetricAlert for one model."""
+    def key(r: PlannedResource) -> str:
+        deployment, _, role = r.name.removeprefix(f"{plan.stack}-{model}-").removesuffix("-alert").rpartition("-")
+        return f"{r.inputs['tags']['modelfleet:version']}-{role}" if deployment else role
+
+    found = {key(r): r for r in plan.of_type(ALERT) if r.model == model}
     assert len(found) == len([r for r in plan.of_type(ALERT) if r.model == model]), f"{plan.stack}/{model}: alert names unique"
     return found
 
@@ -116,24 +122,31 @@ def deployments_of(plan: ResourcePlan, model: str) -> list[PlannedResource]:
 
 def test_spec_thresholds_reach_each_metric_alert(plans):
     alerts = alerts_of(plans["azureml-prod"], "tuned-probe")
-    assert set(alerts) == {"blue-errors", "blue-latency", "blue-saturation"}, "rolling: one slot, three alerts"
-    latency, saturation, errors = (criterion(alerts[f"blue-{r}"]) for r in ("latency", "saturation", "errors"))
+    assert set(alerts) == {"1-errors", "1-latency", "1-saturation"}, "rolling: one slot, three alerts"
+    latency, saturation, errors = (criterion(alerts[f"1-{r}"]) for r in ("latency", "saturation", "errors"))
     assert (latency["metricName"], latency["threshold"]) == ("RequestLatency_P99", 1500)
     assert (saturation["metricName"], saturation["threshold"]) == ("GpuUtilizationPercentage", 80)
     # rps target 10/s × 60 × 2 instances = 1200 requests/min; 2 % of that
     assert (errors["metricName"], errors["threshold"]) == ("RequestsPerMinute", 24)
     assert {"name": "statusCodeClass", "operator": "Include", "values": ["5xx"]} in errors["dimensions"]
-    assert {"name": "deployment", "operator": "Include", "values": ["blue"]} in errors["dimensions"]
+    assert {"name": "deployment", "operator": "Include", "values": [slot("1")]} in errors["dimensions"]
     for role, text in (("errors", "2 %"), ("latency", "1500 ms"), ("saturation", "80 %")):
-        assert text in alerts[f"blue-{role}"].inputs["description"], f"{alerts[f'blue-{role}'].urn}: threshold readable in preview"
-    assert alerts_of(plans["azureml-prod"], "llama3-70b-instruct")["blue-latency"].inputs["description"].count("8000 ms") == 1
+        assert text in alerts[f"1-{role}"].inputs["description"], f"{alerts[f'1-{role}'].urn}: threshold readable in preview"
+    assert alerts_of(plans["azureml-prod"], "llama3-70b-instruct")["2.0.1-latency"].inputs["description"].count("8000 ms") == 1
 
 
-def test_every_slot_of_a_canary_is_watched(plans):
+def test_every_slot_of_a_canary_is_watched_and_the_new_one_names_the_abort(plans):
     alerts = alerts_of(plans["azureml-prod"], "llama3-8b-chat")
-    assert set(alerts) == {f"{slot}-{role}" for slot in ("blue", "green") for role in ("errors", "latency", "saturation")}
-    green = criterion(alerts["green-latency"])
-    assert {"name": "deployment", "operator": "Include", "values": ["green"]} in green["dimensions"]
+    assert set(alerts) == {f"{version}-{role}" for version in ("1.3.2", "1.4.0") for role in ("errors", "latency", "saturation")}
+    new = criterion(alerts["1.4.0-latency"])
+    assert {"name": "deployment", "operator": "Include", "values": [slot("1.4.0")]} in new["dimensions"]
+    for signal in ("errors", "latency"):  # rollback_on: [error_rate, latency_p99]
+        rollback = alerts[f"1.4.0-{signal}"].inputs
+        assert rollback["severity"] == 0, "a rollback condition is critical"
+        assert "modelfleet abort llama3-8b-chat --stack azureml-prod" in rollback["description"]
+        assert "does not roll back by itself" in rollback["description"], "no automatic rollback is implied"
+        assert "abort" not in alerts[f"1.3.2-{signal}"].inputs["description"], "the stable slot's alerts only page"
+    assert "abort" not in alerts["1.4.0-saturation"].inputs["description"], "saturation is not a rollback_on signal"
 
 
 def test_alerts_are_wired_to_the_action_group_scope_and_tags(plans):
@@ -145,11 +158,12 @@ def test_alerts_are_wired_to_the_action_group_scope_and_tags(plans):
         assert inputs["actions"] == [{"actionGroupId": ACTION_GROUP}], f"{alert.urn}: notifies the stack's action group"
         assert inputs["criteria"]["odataType"] == CRITERIA_TYPE, alert.urn
         assert inputs["location"] == "global" and inputs["enabled"] and inputs["autoMitigate"], alert.urn
-        assert inputs["tags"] == endpoints[alert.model].inputs["tags"], f"{alert.urn}: placement tags"
+        version = inputs["tags"]["modelfleet:version"]
+        assert inputs["tags"] == {**endpoints[alert.model].inputs["tags"], "modelfleet:version": version}, f"{alert.urn}: placement tags"
         assert inputs["tags"]["cost-center"] == "ml-platform", alert.urn
-        slot = alert.name.removeprefix(f"{plan.stack}-{alert.model}-").split("-")[0]
+        deployment = alert.name.removeprefix(f"{plan.stack}-{alert.model}-").removesuffix("-alert").rpartition("-")[0]
         on_deployment = criterion(alert)["metricName"].endswith("UtilizationPercentage")
-        scope = f"{plan.stack}-{alert.model}-{slot}-id" if on_deployment else f"{plan.stack}-{alert.model}-endpoint-id"
+        scope = f"{plan.stack}-{alert.model}-{deployment}-id" if on_deployment else f"{plan.stack}-{alert.model}-endpoint-id"
         assert inputs["scopes"] == [scope], f"{alert.urn}: scoped to the {'deployment' if on_deployment else 'endpoint'}"
         assert alert.parent.endswith(f"::{plan.stack}-{alert.model}"), f"{alert.urn}: child of the endpoint component"
 
@@ -157,16 +171,16 @@ def test_alerts_are_wired_to_the_action_group_scope_and_tags(plans):
 def test_defaults_apply_when_the_section_is_absent(plans):
     defaults = Alerts()
     alerts = alerts_of(plans["azureml-prod"], "resnet50-vision")  # resnet50-vision has no monitoring section
-    assert criterion(alerts["blue-latency"])["threshold"] == defaults.latency_p99_ms
-    assert criterion(alerts["blue-saturation"])["threshold"] == defaults.gpu_utilization_percent
-    assert f"{defaults.error_rate_percent:g} %" in alerts["blue-errors"].inputs["description"]
+    assert criterion(alerts["3.2-latency"])["threshold"] == defaults.latency_p99_ms
+    assert criterion(alerts["3.2-saturation"])["threshold"] == defaults.gpu_utilization_percent
+    assert f"{defaults.error_rate_percent:g} %" in alerts["3.2-errors"].inputs["description"]
     for deployment in deployments_of(plans["azureml-prod"], "resnet50-vision"):
         assert "dataCollector" not in deployment.inputs["properties"], f"{deployment.urn}: capture is off by default"
 
 
 def test_cpu_only_models_alert_on_cpu_saturation(plans):
     alerts = alerts_of(plans["azureml-stg"], "fraud-xgb")
-    assert criterion(alerts["blue-saturation"])["metricName"] == "CpuUtilizationPercentage"
+    assert criterion(alerts["5.1.0-saturation"])["metricName"] == "CpuUtilizationPercentage"
 
 
 def test_sized_rate_follows_littles_law_for_concurrency_targets():

@@ -10,9 +10,19 @@ from hypothesis import strategies as st
 
 from modelfleet.environment import parse_stack
 from modelfleet.placement import place_stack
+from modelfleet.rollout import RolloutPlan
 from modelfleet.spec import load_specs, parse_spec, spec_paths
 from modelfleet.targets.aks import AGENT_POOL_RE, agent_pool_name, pool_bounds
-from modelfleet.targets.azureml import ENDPOINT_MAX, ENDPOINT_RE, endpoint_name, traffic_plan
+from modelfleet.targets.azureml import (
+    BLUE_GREEN_MIRROR_PERCENT,
+    ENDPOINT_MAX,
+    ENDPOINT_RE,
+    MAX_MIRROR_PERCENT,
+    deployment_name,
+    endpoint_name,
+    slot_bounds,
+    traffic_plan,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = load_specs(spec_paths(ROOT / "model_specs"))
@@ -167,11 +177,38 @@ def test_existing_aks_cluster_needs_name_and_resource_group():
     assert error.field == "modelfleet:cluster"
 
 
-def test_traffic_plan_per_strategy():
-    assert traffic_plan("rolling", 10) == ({"blue": 100}, {})
-    assert traffic_plan("canary", 10) == ({"blue": 90, "green": 10}, {})
-    assert traffic_plan("blue_green", 10) == ({"blue": 100, "green": 0}, {"green": 10})
-    assert traffic_plan("blue_green", 80)[1] == {"green": 50}, "Azure ML mirrors at most 50 %"
+def _plan(strategy: str, stable: str | None, version: str = "2", percent: int = 10, aborted: str | None = None) -> RolloutPlan:
+    phase = "first_deploy" if stable is None else "steady" if stable == version else "aborted" if aborted == version else "in_progress"
+    return RolloutPlan("m", "s", strategy, phase, version, stable, percent, 10, ("error_rate",))  # type: ignore[arg-type]
+
+
+def test_traffic_plan_follows_the_rollout_state():
+    d = deployment_name
+    assert traffic_plan(_plan("canary", None)) == ({d("2"): 100}, {}), "first deploy: one slot, no canary"
+    assert traffic_plan(_plan("canary", "2")) == ({d("2"): 100}, {}), "after promote: one slot"
+    assert traffic_plan(_plan("rolling", "1")) == ({d("2"): 100}, {}), "rolling: replaced in place"
+    assert traffic_plan(_plan("canary", "1")) == ({d("1"): 90, d("2"): 10}, {})
+    assert traffic_plan(_plan("canary", "1", percent=25)) == ({d("1"): 75, d("2"): 25}, {})
+    assert traffic_plan(_plan("blue_green", "1")) == ({d("1"): 100, d("2"): 0}, {d("2"): BLUE_GREEN_MIRROR_PERCENT})
+    assert BLUE_GREEN_MIRROR_PERCENT <= MAX_MIRROR_PERCENT
+    assert traffic_plan(_plan("canary", "1", aborted="2")) == ({d("1"): 100, d("2"): 0}, {}), "after abort: 0 % to the new one"
+    assert traffic_plan(_plan("blue_green", "1", aborted="2")) == ({d("1"): 100, d("2"): 0}, {}), "aborted twins get no mirror"
+
+
+def test_slot_bounds_per_state():
+    assert slot_bounds(_plan("canary", "1"), "1", 2, 8) == (2, 8), "the stable slot keeps the spec's bounds"
+    assert slot_bounds(_plan("canary", "1"), "2", 2, 8) == (2, 2), "a 10 % canary of 8 keeps the floor of 2"
+    assert slot_bounds(_plan("canary", "1", percent=50), "2", 1, 8) == (1, 4)
+    assert slot_bounds(_plan("blue_green", "1"), "2", 2, 8) == (2, 8), "the twin runs at full size"
+    assert slot_bounds(_plan("canary", "1", aborted="2"), "2", 2, 8) == (1, 1), "aborted: Azure ML's minimum, no traffic"
+
+
+@given(st.text(alphabet="0123456789.abcdefghijklmnopqrstuvwxyz-_+", min_size=1, max_size=63))
+def test_deployment_names_are_valid_and_distinct_per_version(version):
+    name = deployment_name(version)
+    assert ENDPOINT_RE.match(name) and len(name) <= ENDPOINT_MAX, name
+    assert deployment_name(version) == name
+    assert deployment_name(version + "1") != name
 
 
 def test_pool_bounds_round_up_per_node():

@@ -9,9 +9,14 @@ Children (all tagged with the placement's tags):
 - `OnlineEndpoint`: Entra ID tokens (`AADToken`), system-assigned identity (granted AcrPull
   on the stack's registry before any deployment pulls), public network access Disabled
   unless `network.public`.
-- one `OnlineDeployment` per rollout slot ("blue" stable, "green" new) with the instance
+- one `OnlineDeployment` per version running, named after it (`targets.azureml.deployment_name`):
+  one outside a rollout; during one (the stack's `modelfleet:stable` differs from the spec's
+  version) the stable deployment — left as an earlier run deployed it (`ignore_changes`) — and
+  the new one, with the traffic split of `targets.azureml.traffic_plan`. Promote drops the stable
+  deployment from the program, so Pulumi deletes it after the traffic moved. Each has the instance
   type from placement, probes from `serving.health`, request settings, and an Azure Monitor
-  `AutoscaleSetting` (see `components.azure.autoscale`).
+  `AutoscaleSetting` (see `components.azure.autoscale`). Azure ML has no automatic rollback: the
+  rollout's `rollback_on` alerts on the new deployment say to run `modelfleet abort`.
 - monitoring (`monitoring.enabled`, the default): per deployment, Application Insights
   (`appInsightsEnabled`, the workspace's component), payload capture at
   `data_capture.sample_percent`, and three Azure Monitor `MetricAlert`s — 5xx, p99 latency,
@@ -34,10 +39,11 @@ import pulumi_azure_native as azure_native
 
 from components.azure import alerts, autoscale
 from components.azure.ml_model import environment_version, model_reference
+from components.azure.ml_rollout import VERSION_TAG, rollback_alerts
 from components.azure.registry import acr_pull
 from modelfleet.naming import fit
 from modelfleet.placement import Placement
-from modelfleet.targets.azureml import candidate_bounds, traffic_plan
+from modelfleet.targets.azureml import deployment_name, slot_bounds, traffic_plan
 
 ENDPOINT_API_VERSION = "2025-12-01"  # the API version azure-native 3.x uses for online endpoints
 LLM_RUNTIMES = ("vllm", "tgi")
@@ -47,8 +53,7 @@ LLM_RUNTIMES = ("vllm", "tgi")
 class AzureMLEndpointArgs:
     """placement: the model on this stack; workspace_name/resource_group/location: the
     workspace; registry_id: ACR to grant AcrPull on (None = none); production: protect the
-    endpoint (default False); stable_version: model version the "blue" slot keeps serving
-    during a canary/blue-green (None = the spec's version)."""
+    endpoint (default False). The deployments follow `placement.rollout` (`modelfleet.rollout`)."""
 
     placement: Placement
     workspace_name: pulumi.Input[str]
@@ -56,7 +61,6 @@ class AzureMLEndpointArgs:
     location: str
     registry_id: pulumi.Input[str] | None = None
     production: bool = False
-    stable_version: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     action_group_id: str | None = None
 
@@ -77,7 +81,9 @@ class AzureMLEndpoint(pulumi.ComponentResource):
         assert p.offer is not None  # placement errors stop the program before this
         model_id, model_env = model_reference(name, p, where, child)
         env_id = environment_version(name, p, where, child)
-        traffic, mirror = traffic_plan(spec.rollout.strategy, spec.rollout.canary_percent)
+        assert p.rollout is not None  # placement_for always sets it
+        plan = p.rollout
+        traffic, mirror = traffic_plan(plan)
         endpoint_name = p.names["endpoint"]
         endpoint_props = {"auth_mode": "AADToken", "public_network_access": "Enabled" if spec.network.public else "Disabled",
                           "description": spec.description or spec.name}
@@ -93,34 +99,39 @@ class AzureMLEndpoint(pulumi.ComponentResource):
         if spec.serving.args:
             env_vars["SERVING_ARGS"] = " ".join(spec.serving.args)
         deployments: list[pulumi.Resource] = []
-        for slot in traffic:
-            low, high = (p.min_replicas, p.max_replicas) if slot == "blue" else candidate_bounds(
-                spec.rollout.strategy, spec.rollout.canary_percent, p.min_replicas, p.max_replicas)
-            slot_model = model_id if slot != "blue" or args.stable_version is None or model_id is None else model_id.apply(
-                _at_version(args.stable_version))
-            deployment = self._deployment(f"{name}-{slot}", slot, endpoint_name, p, where, args.location, low,
-                                          slot_model, env_id, env_vars, depends_on=[endpoint, *pulls])
-            share = traffic[slot] / 100 if traffic[slot] else 1.0  # a 0 % blue/green twin is sized for all traffic
+        for version in plan.slots:
+            slot = deployment_name(version)
+            stable_twin = plan.two_slots and version != plan.version
+            low, high = slot_bounds(plan, version, p.min_replicas, p.max_replicas)
+            slot_model = model_id.apply(_at_version(version)) if stable_twin and model_id is not None and \
+                spec.model.uri.startswith("az://") else model_id
+            deployment = self._deployment(f"{name}-{slot}", slot, version, endpoint_name, p, where, args.location, low,
+                                          slot_model, env_id, env_vars, depends_on=[endpoint, *pulls], keep=stable_twin)
+            share = traffic[slot] / 100 if traffic[slot] else 1.0  # a 0 % twin is sized for all traffic
             rule = autoscale.metric_rule(spec.autoscaling.metric, spec.autoscaling.target, share)
             azure_native.monitor.AutoscaleSetting(
-                f"{name}-{slot}-autoscale", autoscale_setting_name=p.names[f"autoscale_{slot}"],
+                f"{name}-{slot}-autoscale", autoscale_setting_name=f"{endpoint_name}-{slot}-autoscale",
                 resource_group_name=args.resource_group, location=args.location, enabled=True,
                 target_resource_uri=deployment.id,
                 profiles=[autoscale.profile(low, high, autoscale.rules(rule, deployment.id, endpoint.id, slot))],
-                tags=p.tags, opts=child)
-            for alert in alerts.alert_rules(spec, slot, low, gpu=p.gpus_per_replica > 0):
+                tags={**p.tags, VERSION_TAG: version}, opts=child)
+            rules = alerts.alert_rules(spec, slot, low, gpu=p.gpus_per_replica > 0)
+            if plan.two_slots and version == plan.version:
+                rules = rollback_alerts(rules, plan)  # the rollout's rollback conditions, on the new deployment
+            for alert in rules:
                 alerts.metric_alert(f"{name}-{slot}-{alert.role}-alert", f"{endpoint_name}-{slot}-{alert.role}", alert,
                                     endpoint.id if alert.on_endpoint else deployment.id, args.resource_group,
-                                    args.action_group_id, p.tags, child)
+                                    args.action_group_id, {**p.tags, VERSION_TAG: version}, child)
             deployments.append(deployment)
         self._traffic(name, endpoint_name, p, args, endpoint_props, traffic, mirror, deployments)
         self.endpoint_name = endpoint.name
         self.url = pulumi.Output.from_input(f"https://{endpoint_name}.{args.location}.inference.ml.azure.com/score")
         self.register_outputs({"url": self.url, "endpoint_name": self.endpoint_name})
 
-    def _deployment(self, name: str, slot: str, endpoint_name: str, p: Placement, where: dict[str, Any], location: str,
-                    capacity: int, model_id: pulumi.Input[str] | None, env_id: pulumi.Input[str], env_vars: dict[str, str],
-                    depends_on: list[pulumi.Resource]) -> azure_native.machinelearningservices.OnlineDeployment:
+    def _deployment(self, name: str, slot: str, version: str, endpoint_name: str, p: Placement, where: dict[str, Any],
+                    location: str, capacity: int, model_id: pulumi.Input[str] | None, env_id: pulumi.Input[str],
+                    env_vars: dict[str, str], depends_on: list[pulumi.Resource],
+                    keep: bool = False) -> azure_native.machinelearningservices.OnlineDeployment:
         spec = p.spec
         assert p.offer is not None
         health = spec.serving.health
@@ -142,13 +153,17 @@ class AzureMLEndpoint(pulumi.ComponentResource):
             scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),  # Azure Monitor autoscale drives the count
             app_insights_enabled=spec.monitoring.enabled,  # the workspace's Application Insights component
             data_collector=alerts.data_collector(spec),
-            description=f"{spec.name} {spec.version} ({slot})",
+            description=f"{spec.name} {version} ({'stable' if keep else 'serving'})",
         )
+        # the AutoscaleSetting owns the instance count after creation; the stable slot of a rollout
+        # was deployed by an earlier run with its own image, weights and settings, and the program
+        # (which knows only the new version's) must leave it exactly as it runs
+        ignore = ["sku.capacity", "properties"] if keep else ["sku.capacity"]
         return azure_native.machinelearningservices.OnlineDeployment(
             name, deployment_name=slot, endpoint_name=endpoint_name, location=location,
-            sku={"name": "Default", "capacity": max(capacity, 1)}, properties=properties, tags=p.tags, **where,
-            # the AutoscaleSetting owns the instance count after creation
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=["sku.capacity"]))
+            sku={"name": "Default", "capacity": max(capacity, 1)}, properties=properties,
+            tags={**p.tags, VERSION_TAG: version}, **where,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=ignore))
 
     def _traffic(self, name: str, endpoint_name: str, p: Placement, args: AzureMLEndpointArgs, endpoint_props: dict[str, Any],
                  traffic: dict[str, int], mirror: dict[str, int], deployments: list[pulumi.Resource]) -> None:

@@ -4,7 +4,7 @@ delegating to the core (`modelfleet.validate`, `.preview`, `.cost`, `.check`, `.
 - `common` — consoles, `--project-dir`, formats, `fail` (error → message + exit code)
 - `validate` — `validate`, `schema`;  `preview` — `preview`;  `check` — `check`
 - `cost` — `cost`;  `catalog` — the `catalog` group;  `delivery` — `render`, `build`
-- `aws` — `quota`, `smoke`
+- `aws` — `quota`, `smoke`;  `rollout` — `promote`, `abort`
 
 Exit codes: 0 ok, 1 policy/budget/quota verdict, 2 bad input, 3 environment (credentials,
 daemon). Every command takes `--project-dir`. JSON output is the DESIGN §5 contract.
@@ -24,6 +24,7 @@ from modelfleet.cli.common import errors
 from modelfleet.cli.cost import cost_command
 from modelfleet.cli.delivery import build_command, render_command
 from modelfleet.cli.preview import preview_command
+from modelfleet.cli.rollout import abort_command, promote_command
 from modelfleet.cli.validate import schema_command, validate_command
 from modelfleet.errors import ModelfleetError
 
@@ -40,6 +41,8 @@ app.command("build")(build_command)
 app.command("cost")(cost_command)
 app.command("quota")(quota_command)
 app.command("smoke")(smoke_command)
+app.command("promote")(promote_command)
+app.command("abort")(abort_command)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ imports the module lazily, so a stack never imports another cloud's code.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from modelfleet.errors import ModelfleetError
 from modelfleet.plan import Diagnostic
@@ -16,6 +16,7 @@ from modelfleet.plan import Diagnostic
 if TYPE_CHECKING:
     from modelfleet.environment import AnyStack
     from modelfleet.placed import Placement
+    from modelfleet.rollout import RolloutPlan
     from modelfleet.spec import ModelSpec
 
 _REGISTRY = {
@@ -38,6 +39,15 @@ class Target:
 
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
         """Checks across models (shared capacity); none by default."""
+        return []
+
+    def rollout_wiring(self, plan: RolloutPlan, spec: ModelSpec, stack: AnyStack) -> dict[str, Any]:
+        """How this platform carries out a rollout in progress (`RolloutPlan.as_dict` keys): traffic
+        steps, what rolls back and whether automatically, what promote and abort do. None by default."""
+        return {}
+
+    def rollout_diagnostics(self, plan: RolloutPlan, spec: ModelSpec, stack: AnyStack) -> list[Diagnostic]:
+        """Errors/warnings about the rollout on this platform; none by default."""
         return []
 
 

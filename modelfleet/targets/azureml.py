@@ -17,20 +17,23 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 from modelfleet.environment import AnyStack, AzureMLStack
 from modelfleet.naming import fit, short_hash
 from modelfleet.placed import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
+from modelfleet.rollout import RolloutPlan
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
 from modelfleet.targets.aks import accelerator_diagnostics, choose_offer, shape_key
 
 ENDPOINT_MAX = 32
 ENDPOINT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
-STABLE, CANDIDATE = "blue", "green"
-MAX_MIRROR_PERCENT = 50
-AZURE_READABLE = ("az://", "models:/")  # Azure ML mirrors at most half of the live traffic
+MAX_MIRROR_PERCENT = 50  # Azure ML mirrors at most half of the live traffic ("Mirror traffic" in the safe-rollout docs)
+# blue/green: a tenth of live requests exercises the idle slot without doubling the load behind it
+BLUE_GREEN_MIRROR_PERCENT = 10
+AZURE_READABLE = ("az://", "models:/")
 
 
 def endpoint_name(stack: str, model: str) -> str:
@@ -38,28 +41,41 @@ def endpoint_name(stack: str, model: str) -> str:
     return fit(f"{model}-{short_hash(f'{stack}/{model}')}", ENDPOINT_MAX, min_length=3, must_start_alpha=True)
 
 
-def traffic_plan(strategy: str, canary_percent: int) -> tuple[dict[str, int], dict[str, int]]:
-    """(traffic, mirror traffic) per deployment slot for a rollout strategy.
+def deployment_name(version: str) -> str:
+    """The online deployment serving `version`: named after it, so promote keeps the new slot as it is
+    and deletes the old one (a role name like "green" would have to be renamed, i.e. replaced).
+    Names follow the endpoint rule (3-32, a letter first, letters, digits and hyphens)."""
+    return fit(f"v{version}", ENDPOINT_MAX, min_length=3, must_start_alpha=True)
 
-    rolling: one deployment takes everything; Azure ML replaces its instances in place.
-    canary: the new version ("green") takes canary_percent of live traffic.
-    blue_green: "green" runs at full size with no live traffic until promoted; a copy of
-    canary_percent (≤ 50) of requests is mirrored to it so it is exercised before the switch.
+
+def traffic_plan(plan: RolloutPlan) -> tuple[dict[str, int], dict[str, int]]:
+    """(traffic, mirror traffic) by deployment name for the model's rollout.
+
+    No rollout (first deploy, steady, or a rolling update): one deployment takes everything.
+    canary: the new version takes canary_percent of live traffic, the stable one the rest.
+    blue_green: the new version gets no live traffic until promoted; BLUE_GREEN_MIRROR_PERCENT of
+    requests is mirrored to it (responses discarded) so it is exercised before the switch.
+    aborted: the stable version takes everything, the new one stays at 0 % (not mirrored).
     """
-    if strategy == "rolling":
-        return {STABLE: 100}, {}
-    if strategy == "canary":
-        return {STABLE: 100 - canary_percent, CANDIDATE: canary_percent}, {}
-    return {STABLE: 100, CANDIDATE: 0}, {CANDIDATE: min(canary_percent, MAX_MIRROR_PERCENT)}
+    traffic = {deployment_name(version): share for version, share in plan.traffic.items()}
+    mirror = {deployment_name(plan.version): BLUE_GREEN_MIRROR_PERCENT} if (
+        plan.two_slots and plan.strategy == "blue_green" and plan.phase == "in_progress") else {}
+    return traffic, mirror
 
 
-def candidate_bounds(strategy: str, canary_percent: int, low: int, high: int) -> tuple[int, int]:
-    """Instance bounds of the "green" slot: a canary sized to its share, a blue/green twin at full size.
-    A canary keeps as many instances as the stable slot up to two, so a model that must survive a
-    zone or instance loss (min ≥ 2) still does while its canary runs."""
-    if strategy == "canary":
+def slot_bounds(plan: RolloutPlan, version: str, low: int, high: int) -> tuple[int, int]:
+    """Instance bounds of the deployment serving `version`: the stable one (or the only one) keeps
+    the spec's bounds; a canary is sized to its share but keeps as many instances as the stable slot
+    up to two, so a model that must survive a zone or instance loss (min ≥ 2) still does; a
+    blue/green twin runs at full size, ready for the switch; an aborted version keeps one instance
+    (Azure ML's minimum) with no traffic."""
+    if not plan.two_slots or version != plan.version:
+        return low, high
+    if plan.phase == "aborted":
+        return 1, 1
+    if plan.strategy == "canary":
         floor = max(1, min(low, 2))
-        return floor, max(floor, math.ceil(high * canary_percent / 100))
+        return floor, max(floor, math.ceil(high * plan.canary_percent / 100))
     return max(low, 1), high
 
 
@@ -83,10 +99,7 @@ class AzureMLTarget(Target):
             offer, problems = choose_offer(spec, stack, "azureml", spot=False)
             diagnostics += problems
         endpoint = endpoint_name(stack.stack, spec.name)
-        traffic, _ = traffic_plan(spec.rollout.strategy, spec.rollout.canary_percent)
-        names = {"endpoint": endpoint, "model": spec.name, "environment": f"{spec.name}-serving",
-                 **{f"deployment_{slot}": slot for slot in traffic},
-                 **{f"autoscale_{slot}": f"{endpoint}-{slot}-autoscale" for slot in traffic}}
+        names = {"endpoint": endpoint, "model": spec.name, "environment": f"{spec.name}-serving"}
         acc = spec.resources.accelerator
         # the instance type as a shape, so capacity/quota views group endpoints like node pools
         shape = NodeShape(key=shape_key(offer, False), accelerator=offer.accelerator, gpus_per_node=offer.gpu_count,
@@ -150,3 +163,29 @@ class AzureMLTarget(Target):
                                "To fix: set modelfleet:workspace.resource_group, or create: true")]
         return []
 
+
+    def rollout_wiring(self, plan: RolloutPlan, spec: ModelSpec, stack: AnyStack) -> dict[str, Any]:
+        _, mirror = traffic_plan(plan)
+        new, old = deployment_name(plan.version), deployment_name(plan.stable_version or plan.version)
+        wiring: dict[str, Any] = {"deployments": {version: deployment_name(version) for version in plan.slots},
+                                  "mirror": {plan.version: mirror[new]} if mirror else {}}
+        if not plan.two_slots:
+            return {**wiring, "rollback": {"automatic": False, "by": "a rolling update in place: Azure ML replaces the "
+                                           "deployment's instances; restore the old version in the spec to go back"}}
+        signals = ", ".join(plan.rollback_on)
+        wiring["rollback"] = {
+            "automatic": False,
+            "by": (f"Azure Monitor metric alerts on deployment {new} ({signals}) notify the action group; Azure ML has no "
+                   f"automatic rollback: run `modelfleet abort {plan.model} --stack {plan.stack}`") if plan.rollback_on and
+                  spec.monitoring.enabled else "nothing: no rollback_on alerts (monitoring disabled or rollback_on empty)"}
+        wiring["promote"] = f"all traffic to {new}; deployment {old} is deleted (one slot remains)"
+        wiring["abort"] = f"all traffic to {old}; {new} stays at 0 % with one instance until the spec's version changes"
+        return wiring
+
+    def rollout_diagnostics(self, plan: RolloutPlan, spec: ModelSpec, stack: AnyStack) -> list[Diagnostic]:
+        if not (plan.two_slots and plan.phase == "in_progress" and plan.rollback_on):
+            return []
+        return [Diagnostic("warning", spec.name, "rollout.rollback_on",
+                           "Azure ML has no automatic rollback: the rollback_on conditions become metric alerts on deployment "
+                           f"{deployment_name(plan.version)} that notify the stack's action group; the on-call runs "
+                           f"`modelfleet abort {spec.name} --stack {stack.stack}` (all traffic back to {plan.stable_version})")]
