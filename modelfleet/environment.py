@@ -70,6 +70,12 @@ class Addons(_Frozen):
     prometheus_url: Annotated[str, Field(description="Prometheus that KEDA (autoscaling) and Argo Rollouts (canary analysis) query.")] = "http://prometheus-operated.monitoring.svc:9090"
     argo_rollouts: Annotated[AddonMode | None, Field(description="Argo Rollouts, for canary and blue/green on serving: deployment "
                                                                  "(unset = not available: rolling updates only).")] = None
+    monitoring_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
+                                               description="Namespace Prometheus scrapes from; the model NetworkPolicies admit it to the metrics port.")] = "monitoring"
+    dcgm_namespace_label: Annotated[Literal["namespace", "exported_namespace"] | None,
+                                    Field(description="Label that carries the pod namespace on DCGM series. Default: `namespace` when the stack "
+                                                      "installs the exporter (with honorLabels), `exported_namespace` for an existing exporter "
+                                                      "scraped with the chart's default honorLabels: false.")] = None
 
 
 def _version_text(value: Any) -> Any:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from modelfleet import catalog
+from modelfleet import catalog, runtimes
 from modelfleet.errors import CatalogError, Problem, SpecError
 from modelfleet.validation import custom_error, problems_from
 from modelfleet.yamlmarks import Marks, load_yaml
@@ -61,15 +61,15 @@ class ModelSource(_Frozen):
 
 
 class Health(_Frozen):
-    path: Annotated[str, Field(pattern=r"^/", description="HTTP path answering 200 when the model is ready.")] = "/health"
+    path: Annotated[str | None, Field(pattern=r"^/", description="HTTP path answering 200 when the model is ready; default: the runtime's readiness path (runtime profile).")] = None
     initial_delay_s: Annotated[int, Field(ge=0, le=3600, description="Seconds to wait before the first probe (model load time).")] = 60
 
 
 class Serving(_Frozen):
     runtime: Annotated[Runtime, Field(description="Serving engine; `custom` needs `image`.")]
     image: Annotated[str | None, Field(description="Container image; resolved per platform unless runtime is custom.")] = None
-    port: Annotated[int, Field(ge=1, le=65535, description="Port the server listens on.")] = 8080
-    args: Annotated[tuple[str, ...], Field(description="Extra arguments for the server.")] = ()
+    port: Annotated[int | None, Field(ge=1, le=65535, description="Port the server listens on; default: the runtime's own (runtime profile). KServe's built-in runtimes always listen on theirs.")] = None
+    args: Annotated[tuple[str, ...], Field(description="Extra arguments for the server; flags the runtime profile sets (port, model location, metrics port) are not allowed.")] = ()
     env: Annotated[dict[str, str], Field(description="Environment variables for the server.")] = {}
     health: Annotated[Health, Field(description="Readiness/liveness probe.")] = Health()
 
@@ -77,6 +77,21 @@ class Serving(_Frozen):
     @classmethod
     def _env_strings(cls, env: Any) -> Any:
         return {k: _to_str(v) if not isinstance(v, bool) else str(v).lower() for k, v in env.items()} if isinstance(env, dict) else env
+
+    @field_validator("args")
+    @classmethod
+    def _no_profile_flags(cls, args: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        runtime = info.data.get("runtime")
+        if not runtime:
+            return args
+        conflicts = runtimes.flag_conflicts(runtime, args)
+        if conflicts:
+            index, flag = conflicts[0]
+            raise custom_error(f"serving.args[{index}] {args[index]!r} sets {flag}, which the {runtime} runtime profile already sets "
+                               "(port, model location and metrics port come from the runtime profile and the spec)",
+                               allowed=f"any {runtime} flag except {', '.join(sorted({f for _, f in conflicts}))}",
+                               fix="remove the argument; set serving.port for the port, and model.uri for the model location")
+        return args
 
     @model_validator(mode="after")
     def _custom_needs_image(self) -> Serving:
@@ -202,8 +217,36 @@ class DataCapture(_Frozen):
     sample_percent: Annotated[float, Field(ge=0, le=100, description="Share of requests/responses captured; 0 turns capture off.")] = 0
 
 
+def _series(key: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                runtimes.Series.parse(value)
+            except ValueError as e:
+                raise custom_error(f"monitoring.metrics.{key}: {e}", allowed='a Prometheus series: metric_name or metric_name{label="value",...}',
+                                   fix="write the series exactly as the server exports it on its metrics endpoint") from e
+        return value
+    return BeforeValidator(check)
+
+
+class Metrics(_Frozen):
+    """Series the server exports; built-in runtimes take them from their runtime profile, `custom`
+    defaults to a FastAPI server instrumented with prometheus-client. Any one may be overridden."""
+
+    requests: Annotated[str | None, _series("requests"), Field(description="Counter of all requests, e.g. http_requests_total.")] = None
+    errors: Annotated[str | None, _series("errors"), Field(description='Counter of failed requests, e.g. http_requests_total{status=~"5.."}.')] = None
+    latency: Annotated[str | None, _series("latency"), Field(description="Histogram base name (…_bucket must exist), e.g. http_request_duration_seconds.")] = None
+    latency_unit: Annotated[Literal["seconds", "milliseconds", "microseconds"] | None,
+                            Field(description="Unit of the latency histogram when `latency` is given; default seconds.")] = None
+    in_flight: Annotated[str | None, _series("in_flight"), Field(description="Gauge of requests in progress, e.g. http_requests_in_flight.")] = None
+    queue_depth: Annotated[str | None, _series("queue_depth"), Field(description="Gauge of requests waiting; no default.")] = None
+    port: Annotated[int | None, Field(ge=1, le=65535, description="Port of the metrics endpoint; default: the runtime's.")] = None
+    path: Annotated[str | None, Field(pattern=r"^/", description="Path of the metrics endpoint; default: the runtime's.")] = None
+
+
 class Monitoring(_Frozen):
     enabled: Annotated[bool, Field(description="Provision alerts, dashboards and capture; false opts out.")] = True
+    metrics: Annotated[Metrics, Field(description="Metric series the server exports (override the runtime profile; required for custom runtimes scaling on rps or queue_depth).")] = Metrics()
     alerts: Annotated[Alerts, Field(description="Alert thresholds.")] = Alerts()
     data_capture: Annotated[DataCapture, Field(description="Request/response capture for drift analysis.")] = DataCapture()
 

@@ -312,7 +312,7 @@ def test_azure_weights_are_registered_and_mounted(plans):
     env = plan.of_type("azure-native:machinelearningservices:EnvironmentVersion")
     triton = [e for e in env if "bg-probe" in e.name][0].inputs["properties"]
     assert triton["image"].startswith("nvcr.io/nvidia/tritonserver")
-    assert triton["inferenceConfig"]["readinessRoute"] == {"path": "/health", "port": 8000.0}
+    assert triton["inferenceConfig"]["readinessRoute"] == {"path": "/v2/health/ready", "port": 8000.0}, "Triton readiness from its runtime profile"
 
 
 def test_created_workspace_has_its_stores_and_links_the_registry(plans):

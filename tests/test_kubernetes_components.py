@@ -176,7 +176,7 @@ def test_network_policy_admits_only_the_serving_port(plans: dict[str, ResourcePl
     ports = [as_int(p["port"]) for p in dev["llama3-8b-chat"].inputs["spec"]["ingress"][0]["ports"]]
     assert ports == [8000], dev["llama3-8b-chat"].urn
     kserve = [r for r in plans["lab-kserve"].of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.model == "llama3-8b-chat"][0]
-    assert {8000, 8012} <= {as_int(p["port"]) for p in kserve.inputs["spec"]["ingress"][0]["ports"]}, "queue-proxy port on KServe"
+    assert {8080, 8012} <= {as_int(p["port"]) for p in kserve.inputs["spec"]["ingress"][0]["ports"]}, "KServe runtime port and queue-proxy port"
 
 
 def test_high_uid_pull_policy_and_ephemeral_storage(plans: dict[str, ResourcePlan]) -> None:

@@ -18,6 +18,7 @@ import pulumi_azure_native as azure_native
 
 from modelfleet.naming import short_hash
 from modelfleet.placement import Placement
+from modelfleet.runtimes import profile_for
 
 MODEL_MOUNT = "/var/azureml-app/model"  # where Azure ML mounts a registered model
 
@@ -53,13 +54,16 @@ def model_reference(name: str, p: Placement, where: dict[str, Any],
 
 
 def container_routes(p: Placement) -> dict[str, dict[str, Any]]:
-    """Liveness/readiness (serving.health) and scoring routes of the serving container."""
+    """Liveness/readiness and scoring routes of the serving container, on the port and probe paths of
+    the runtime profile (the spec's serving.port / serving.health.path override them)."""
     s = p.spec.serving
+    profile = profile_for(p.spec, "deployment")
+    live, ready = profile.health_path.format(name=p.model), profile.readiness_path.format(name=p.model)
     scoring = {"vllm": "/v1/chat/completions", "tgi": "/generate", "triton": f"/v2/models/{p.model}/infer",
                "torchserve": f"/predictions/{p.model}", "tfserving": f"/v1/models/{p.model}:predict"}.get(s.runtime, "/")
-    return {"liveness_route": {"path": s.health.path, "port": s.port},
-            "readiness_route": {"path": s.health.path, "port": s.port},
-            "scoring_route": {"path": scoring, "port": s.port}}
+    return {"liveness_route": {"path": live, "port": profile.port},
+            "readiness_route": {"path": ready, "port": profile.port},
+            "scoring_route": {"path": scoring, "port": profile.port}}
 
 
 def environment_version(name: str, p: Placement, where: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:

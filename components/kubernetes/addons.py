@@ -19,9 +19,11 @@ HELM_ADDONS = ("keda", "kserve", "prometheus_operator", "dcgm_exporter")
 
 @dataclass(frozen=True)
 class ClusterAddonsArgs:
-    """install: add-on names to install as Helm releases (subset of HELM_ADDONS)."""
+    """install: add-on names to install as Helm releases (subset of HELM_ADDONS);
+    dcgm_namespace_label: the label DCGM series should carry the pod namespace in (None = namespace)."""
 
     install: tuple[str, ...]
+    dcgm_namespace_label: str | None = None
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -36,7 +38,10 @@ class ClusterAddons(pulumi.ComponentResource):
                 # the exporter must run on the tainted GPU nodes it measures
                 # AKS taints spot nodes itself; tolerating that taint is harmless everywhere else
                 spot = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}
-                values = {"tolerations": [*gpu_tolerations(), spot], "serviceMonitor": {"enabled": True}}
+                # honorLabels keeps the exporter's own `namespace` label (the GPU's pod namespace) instead of
+                # renaming it exported_namespace, so GPU queries select the model's namespace by `namespace`
+                honor = (args.dcgm_namespace_label or "namespace") == "namespace"
+                values = {"tolerations": [*gpu_tolerations(), spot], "serviceMonitor": {"enabled": True, "honorLabels": honor}}
             self.releases[addon] = k8s.helm.v3.Release(
                 f"{name}-{addon.replace('_', '-')}",
                 chart=chart["chart"],

@@ -1,8 +1,9 @@
 """Autoscaling objects for the Deployment engine: HPA v2 (cpu) or a KEDA ScaledObject.
 
-KEDA follows a Prometheus query per metric and runtime; it also gives scale-to-zero.
-The queries use each runtime's own metric names (vLLM, TGI, Triton) and a generic
-`http_requests_*` family otherwise; GPU utilization comes from the DCGM exporter.
+KEDA follows a Prometheus query built from the model's runtime profile (`modelfleet.promql`):
+in-flight requests for concurrency, the waiting queue for queue_depth, the request rate for
+rps, and the DCGM exporter's GPU utilization; it also gives scale-to-zero. Placement refuses
+a metric the runtime exports nothing for, so every query here can match.
 """
 
 from __future__ import annotations
@@ -10,26 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from components.kubernetes.objects import KEDA_API, metadata
+from modelfleet import promql
 from modelfleet.placement import Placement
-
-_CONCURRENCY = {"vllm": "sum(vllm:num_requests_running{{namespace=\"{ns}\"}})",
-                "tgi": "sum(tgi_batch_current_size{{namespace=\"{ns}\"}})",
-                "triton": "sum(nv_inference_pending_request_count{{namespace=\"{ns}\"}})"}
-_QUEUE = {"vllm": "sum(vllm:num_requests_waiting{{namespace=\"{ns}\"}})",
-          "tgi": "sum(tgi_queue_size{{namespace=\"{ns}\"}})",
-          "triton": "sum(nv_inference_pending_request_count{{namespace=\"{ns}\"}})"}
-_RPS = {"vllm": "sum(rate(vllm:request_success_total{{namespace=\"{ns}\"}}[1m]))",
-        "triton": "sum(rate(nv_inference_request_success{{namespace=\"{ns}\"}}[1m]))"}
-_GENERIC = {"concurrency": "sum(http_requests_in_flight{{namespace=\"{ns}\"}})",
-            "queue_depth": "sum(request_queue_depth{{namespace=\"{ns}\"}})",
-            "rps": "sum(rate(http_requests_total{{namespace=\"{ns}\"}}[1m]))"}
+from modelfleet.runtimes import RuntimeProfile
 
 
-def prometheus_query(metric: str, runtime: str, namespace: str) -> str:
-    if metric == "gpu_utilization":
-        return f'avg(DCGM_FI_DEV_GPU_UTIL{{namespace="{namespace}"}})'
-    table = {"concurrency": _CONCURRENCY, "queue_depth": _QUEUE, "rps": _RPS}[metric]
-    return table.get(runtime, _GENERIC[metric]).format(ns=namespace)
+def keda_query(p: Placement, profile: RuntimeProfile, gpu_label: str) -> str:
+    query = promql.autoscaler_query(profile, p.spec.autoscaling.metric, p.namespace, gpu_label)
+    if query is None:  # placement reports this as an error before anything is registered
+        raise ValueError(f"{p.model}: runtime {profile.runtime} exports no series for {p.spec.autoscaling.metric}")
+    return query
 
 
 def hpa_spec(p: Placement, target_name: str) -> dict[str, Any]:
@@ -45,7 +36,8 @@ def hpa_spec(p: Placement, target_name: str) -> dict[str, Any]:
     }
 
 
-def scaled_object(p: Placement, target_name: str, prometheus_url: str) -> dict[str, Any]:
+def scaled_object(p: Placement, target_name: str, prometheus_url: str, profile: RuntimeProfile,
+                  gpu_label: str) -> dict[str, Any]:
     a = p.spec.autoscaling
     per_replica = a.metric != "gpu_utilization"
     return {
@@ -63,7 +55,7 @@ def scaled_object(p: Placement, target_name: str, prometheus_url: str) -> dict[s
                 # AverageValue divides the query by the replica count: the spec's target is per replica
                 "metricType": "AverageValue" if per_replica else "Value",
                 "metadata": {"serverAddress": prometheus_url,
-                             "query": prometheus_query(a.metric, p.spec.serving.runtime, p.namespace),
+                             "query": keda_query(p, profile, gpu_label),
                              "threshold": f"{a.target:g}"},
             }],
         },

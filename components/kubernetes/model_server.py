@@ -6,8 +6,12 @@ Engines:
   HPA v2 (cpu_utilization) or KEDA ScaledObject (other metrics, scale-to-zero), and a
   PodDisruptionBudget when min ≥ 2.
 - `kserve`: Namespace, ServiceAccount, GPU ResourceQuota and an InferenceService with
-  min/max replicas, scale metric/target, `canaryTrafficPercent` for canary rollouts.
+  min/max replicas and autoscaling (`kserve_autoscaling`), `canaryTrafficPercent` for canary
+  rollouts.
 The GPU ResourceQuota lives with the model's namespace: max replicas plus one surge pod.
+Ports, probes, scrape endpoint and every metric query come from the runtime profile
+(`modelfleet.runtimes.profile_for(spec, engine)`); the NetworkPolicy admits the serving port
+from anywhere in the cluster and the metrics port from the monitoring namespace.
 """
 
 from __future__ import annotations
@@ -18,10 +22,19 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubernetes import autoscaling, monitoring, pod
-from components.kubernetes.objects import GPU_RESOURCE, KSERVE_API, digest_waiver, metadata, pod_security_context, runtime_data
+from components.kubernetes import autoscaling, kserve_autoscaling, monitoring, pod
+from components.kubernetes.objects import (
+    GPU_RESOURCE,
+    KSERVE_API,
+    KSERVE_CONTAINER,
+    RUNTIME_CONFIG_VOLUME,
+    digest_waiver,
+    metadata,
+    pod_security_context,
+    runtime_data,
+)
 from modelfleet.placement import Placement
-from modelfleet.targets.kubernetes import KSERVE_METRICS
+from modelfleet.runtimes import RuntimeProfile, profile_for
 
 
 @dataclass(frozen=True)
@@ -31,7 +44,9 @@ class ModelServerArgs:
     pull_secret: image pull secret name (external registries), None for none;
     storage_initializer_image: override of the pinned model-fetch image;
     alert_receiver: Alertmanager receiver the model's alerts route to;
-    capture_url: sink of KServe's payload logger when the model samples requests."""
+    capture_url: sink of KServe's payload logger when the model samples requests;
+    gpu_namespace_label: label carrying the pod namespace on DCGM series;
+    monitoring_namespace: namespace Prometheus scrapes from (admitted to the metrics port)."""
 
     placement: Placement
     engine: str = "deployment"
@@ -41,6 +56,8 @@ class ModelServerArgs:
     storage_initializer_image: str | None = None
     alert_receiver: str | None = None
     capture_url: str | None = None
+    gpu_namespace_label: str = "namespace"
+    monitoring_namespace: str = "monitoring"
 
 
 # Knative/KServe route through the queue-proxy sidecar: its data (8012, 8022) and metrics (9090, 9091) ports
@@ -56,12 +73,16 @@ def pod_selector(p: Placement, engine: str) -> dict[str, str]:
     return {"serving.kserve.io/inferenceservice": p.name} if engine == "kserve" else {"app.kubernetes.io/name": p.name}
 
 
-def network_policy(port: int, engine: str) -> dict[str, Any]:
-    """Ingress to the model's pods only on the serving (and, on KServe, sidecar) ports; egress stays
-    open because servers download weights and call token endpoints."""
-    ports = [port, *(KSERVE_SIDECAR_PORTS if engine == "kserve" else ())]
-    return {"podSelector": {}, "policyTypes": ["Ingress"],
-            "ingress": [{"ports": [{"port": each, "protocol": "TCP"} for each in sorted(set(ports))]}]}
+def network_policy(profile: RuntimeProfile, engine: str, monitoring_namespace: str) -> dict[str, Any]:
+    """Ingress to the model's pods only on the serving (and, on KServe, sidecar) ports, plus the
+    runtime's metrics port from the monitoring namespace; egress stays open because servers
+    download weights and call token endpoints."""
+    ports = [profile.port, *(KSERVE_SIDECAR_PORTS if engine == "kserve" else ())]
+    ingress: list[dict[str, Any]] = [{"ports": [{"port": each, "protocol": "TCP"} for each in sorted(set(ports))]}]
+    if profile.metrics_port not in ports:
+        ingress.append({"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}}}],
+                        "ports": [{"port": profile.metrics_port, "protocol": "TCP"}]})
+    return {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": ingress}
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -70,6 +91,7 @@ class ModelServer(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelfleet:kubernetes:ModelServer", name, None, opts)
         p = args.placement
+        self.profile = profile_for(p.spec, args.engine)
         self._child = pulumi.ResourceOptions(parent=self)
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -79,8 +101,12 @@ class ModelServer(pulumi.ComponentResource):
         self._in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         k8s.networking.v1.NetworkPolicy(  # type: ignore[call-overload]
             f"{name}-netpol", metadata=metadata(p.name, p.namespace, p.labels),
-            spec=network_policy(p.spec.serving.port, args.engine), opts=self._in_ns,
+            spec=network_policy(self.profile, args.engine, args.monitoring_namespace), opts=self._in_ns,
         )
+        config_files = pod.runtime_config(p, self.profile)
+        if config_files:
+            k8s.core.v1.ConfigMap(f"{name}-runtime-config", metadata=metadata(pod.runtime_config_name(p), p.namespace, p.labels),
+                                  data=config_files, opts=self._in_ns)
         k8s.core.v1.ServiceAccount(  # type: ignore[call-overload]
             f"{name}-sa", metadata=metadata(p.name, p.namespace, p.labels),
             automount_service_account_token=False, opts=self._in_ns,
@@ -106,11 +132,12 @@ class ModelServer(pulumi.ComponentResource):
 
     def _monitoring(self, name: str, args: ModelServerArgs) -> None:
         p = args.placement
-        for role, obj in (("podmonitor", monitoring.pod_monitor(p, args.engine)),
-                          ("alerts", monitoring.prometheus_rule(p, args.alert_receiver))):
+        gpu_label = args.gpu_namespace_label
+        for role, obj in (("podmonitor", monitoring.pod_monitor(p, args.engine, self.profile)),
+                          ("alerts", monitoring.prometheus_rule(p, args.alert_receiver, self.profile, gpu_label))):
             k8s.apiextensions.CustomResource(f"{name}-{role}", api_version=obj["apiVersion"], kind=obj["kind"],
                                              metadata=obj["metadata"], spec=obj["spec"], opts=self._in_ns)
-        board = monitoring.dashboard_config_map(p)
+        board = monitoring.dashboard_config_map(p, self.profile, gpu_label)
         k8s.core.v1.ConfigMap(f"{name}-dashboard", metadata=board["metadata"], data=board["data"], opts=self._in_ns)
 
     def _pod_spec(self, args: ModelServerArgs) -> dict[str, Any]:
@@ -120,8 +147,8 @@ class ModelServer(pulumi.ComponentResource):
             "automountServiceAccountToken": False,
             "securityContext": pod_security_context(),
             "initContainers": pod.init_containers(p, args.storage_initializer_image),
-            "containers": [pod.serving_container(p)],
-            "volumes": pod.volumes(p),
+            "containers": [pod.serving_container(p, self.profile)],
+            "volumes": pod.volumes(p, self.profile),
             "terminationGracePeriodSeconds": 60,
             **pod.scheduling(p, args.node_selector),
             **pod.spread(p, pod_selector(p, args.engine)),
@@ -163,7 +190,7 @@ class ModelServer(pulumi.ComponentResource):
                 spec=autoscaling.hpa_spec(p, p.name), opts=self._in_ns,
             )
         else:
-            obj = autoscaling.scaled_object(p, p.name, args.prometheus_url)
+            obj = autoscaling.scaled_object(p, p.name, args.prometheus_url, self.profile, args.gpu_namespace_label)
             k8s.apiextensions.CustomResource(
                 f"{name}-scaledobject", api_version=obj["apiVersion"], kind=obj["kind"],
                 metadata=obj["metadata"], spec=obj["spec"], opts=self._in_ns,
@@ -181,13 +208,11 @@ class ModelServer(pulumi.ComponentResource):
     def _kserve(self, name: str, args: ModelServerArgs, pod_spec: dict[str, Any]) -> None:
         p = args.placement
         spec = p.spec
-        a = spec.autoscaling
+        profile = self.profile
         container = pod_spec["containers"][0]
+        annotations, scaling = kserve_autoscaling.autoscaling(p, profile, args.prometheus_url, args.gpu_namespace_label)
         predictor: dict[str, Any] = {
-            "minReplicas": p.min_replicas,
-            "maxReplicas": p.max_replicas,
-            "scaleMetric": KSERVE_METRICS[a.metric] or "concurrency",
-            "scaleTarget": int(a.target),
+            **scaling,
             "serviceAccountName": pod_spec["serviceAccountName"],
             "securityContext": pod_spec["securityContext"],
             **{k: pod_spec[k] for k in ("tolerations", "nodeSelector", "imagePullSecrets", "affinity") if k in pod_spec},
@@ -196,13 +221,13 @@ class ModelServer(pulumi.ComponentResource):
             predictor["logger"] = {"mode": "all", "url": args.capture_url}
         if spec.rollout.strategy in ("canary", "blue_green"):
             predictor["canaryTrafficPercent"] = spec.rollout.canary_percent if spec.rollout.strategy == "canary" else 0
-        model_format = runtime_data()["kserve_model_format"].get(spec.serving.runtime)
-        kserve_container = {**container, "name": "kserve-container"}
-        kserve_container.pop("volumeMounts")
-        if model_format and not spec.serving.image:
-            # a KServe ServingRuntime supplies the image; the storage initializer fetches storageUri
+        if profile.engine == "kserve":
+            # a KServe ServingRuntime supplies image, port and its own args; the storage initializer
+            # fetches storageUri; probes are the runtime's, on the runtime's port
+            model_format = runtime_data()["kserve_model_format"][spec.serving.runtime]
             predictor["model"] = {
                 "modelFormat": {"name": model_format},
+                "runtime": profile.kserve_runtime,
                 "storageUri": spec.model.uri,
                 "args": list(spec.serving.args),
                 "env": container["env"],
@@ -212,15 +237,19 @@ class ModelServer(pulumi.ComponentResource):
                 "livenessProbe": container["livenessProbe"],
             }
         else:
+            kserve_container = {**container, "name": KSERVE_CONTAINER}
+            # only the runtime config travels with the container: KServe fetches the model itself
+            mounts = [m for m in kserve_container.pop("volumeMounts") if m["name"] == RUNTIME_CONFIG_VOLUME]
+            if mounts:
+                kserve_container["volumeMounts"] = mounts
+                predictor["volumes"] = [v for v in pod_spec["volumes"] if v["name"] == RUNTIME_CONFIG_VOLUME]
             predictor["containers"] = [kserve_container]
-        mode = "RawDeployment" if a.metric == "cpu_utilization" else "Serverless"
+        annotations["serving.kserve.io/enable-prometheus-scraping"] = "true"
         k8s.apiextensions.CustomResource(
             f"{name}-inferenceservice",
             api_version=KSERVE_API,
             kind="InferenceService",
-            metadata=metadata(p.name, p.namespace, p.labels,
-                              annotations={"serving.kserve.io/deploymentMode": mode,
-                                           "serving.kserve.io/enable-prometheus-scraping": "true"}),
+            metadata=metadata(p.name, p.namespace, p.labels, annotations=annotations),
             spec={"predictor": predictor},
             opts=self._in_ns,
         )

@@ -18,6 +18,9 @@ POOL_LABEL = "modelfleet.io/gpu-pool"
 KSERVE_API = "serving.kserve.io/v1beta1"
 KEDA_API = "keda.sh/v1alpha1"
 MODEL_DIR = "/mnt/models"
+METRICS_PORT_NAME = "metrics"
+KSERVE_CONTAINER = "kserve-container"  # the predictor container name KServe requires for custom containers
+RUNTIME_CONFIG_VOLUME = "runtime-config"
 CACHE_DIR = "/cache"
 NON_ROOT_UID = 10001  # above 10000: no clash with host users (CKV_K8S_40)
 

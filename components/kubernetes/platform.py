@@ -14,6 +14,7 @@ from components.kubernetes.addons import HELM_ADDONS, ClusterAddons, ClusterAddo
 from components.kubernetes.model_server import ModelServer, ModelServerArgs
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.objects import ACCELERATOR_LABEL, POOL_LABEL
+from modelfleet import promql
 from modelfleet.environment import KubernetesStack, OnPremCluster
 from modelfleet.placement import StackPlacement
 
@@ -34,15 +35,16 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
     assert isinstance(stack, KubernetesStack)
     opts = pulumi.ResourceOptions(provider=provider, depends_on=depends_on or [])
     install = addons_to_install(stack, sp)
-    addons = ClusterAddons(f"{stack.stack}-addons", ClusterAddonsArgs(install), opts) if install else None
+    addons = ClusterAddons(f"{stack.stack}-addons", ClusterAddonsArgs(install, stack.addons.dcgm_namespace_label), opts) if install else None
     server_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[addons] if addons else []))
     pull_secret = stack.registry.pull_secret if stack.registry.kind == "external" else None
     endpoints = {}
+    gpu_label = promql.gpu_namespace_label(stack.addons.dcgm_exporter, stack.addons.dcgm_namespace_label)
     for p in sp.placements:
         selector = {POOL_LABEL: p.shape.key, ACCELERATOR_LABEL: p.accelerator or ""} if p.shape else {}
         args = ModelServerArgs(p, stack.serving, selector, stack.addons.prometheus_url, pull_secret,
                                stack.image("storage_initializer"), stack.alerts.alertmanager_receiver,
-                               stack.capture_url)
+                               stack.capture_url, gpu_label, stack.addons.monitoring_namespace)
         server = ModelServer(p.name, args, server_opts)
         endpoints[p.model] = server.url
     return endpoints

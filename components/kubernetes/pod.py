@@ -2,8 +2,12 @@
 
 Hardened by default: non-root, read-only root filesystem with emptyDir for /tmp and the
 model cache, all capabilities dropped, no privilege escalation, seccomp RuntimeDefault,
-requests = limits, probes from `serving.health`. The model reaches the pod through KServe's
-storage initializer (s3/gs/az/hf URIs) or a read-only PVC mount (pvc://).
+requests = limits. Port, probes, metrics port and the runtime's own arguments come from the
+model's runtime profile (`modelfleet.runtimes`), so the container port, the Service, the
+probes and the scrape endpoint agree; a runtime that needs a config file to listen on all
+interfaces or to export metrics (TorchServe, TF Serving) gets it from a ConfigMap mounted
+read-only. The model reaches the pod through KServe's storage initializer (s3/gs/az/hf
+URIs) or a read-only PVC mount (pvc://).
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from typing import Any
 
 from components.kubernetes.objects import (
     CACHE_DIR,
+    METRICS_PORT_NAME,
     MODEL_DIR,
     POOL_LABEL,
+    RUNTIME_CONFIG_VOLUME,
     container_security_context,
     gpu_tolerations,
     pull_policy,
@@ -21,26 +27,47 @@ from components.kubernetes.objects import (
     runtime_data,
 )
 from modelfleet.placement import Placement
+from modelfleet.runtimes import RuntimeProfile
 
 FETCHED_SCHEMES = ("s3://", "gs://", "az://", "hf://")
 
 
-def server_args(p: Placement) -> list[str]:
-    """Runtime defaults (model dir, port) followed by the spec's own args."""
-    template = runtime_data()["default_args"][p.spec.serving.runtime]
-    values = {"model_dir": MODEL_DIR, "port": str(p.spec.serving.port), "name": p.model}
-    return [arg.format(**values) for arg in template] + list(p.spec.serving.args)
+def server_args(p: Placement, profile: RuntimeProfile) -> list[str]:
+    """The runtime profile's args (model dir, port, metrics) followed by the spec's own args; spec
+    validation refuses an arg that repeats or contradicts a profile flag, so none is doubled."""
+    return profile.args(MODEL_DIR, p.model) + list(p.spec.serving.args)
 
 
-def probes(p: Placement) -> dict[str, Any]:
-    health = p.spec.serving.health
-    http = {"path": health.path, "port": p.spec.serving.port}
+def probes(p: Placement, profile: RuntimeProfile) -> dict[str, Any]:
+    """Readiness on the runtime's readiness path, liveness on its liveness path, both on its port."""
+    delay = p.spec.serving.health.initial_delay_s
+    ready = {"path": profile.readiness_path.format(name=p.model), "port": profile.port}
+    live = {"path": profile.health_path.format(name=p.model), "port": profile.port}
     return {
-        "readinessProbe": {"httpGet": http, "initialDelaySeconds": health.initial_delay_s, "periodSeconds": 10,
+        "readinessProbe": {"httpGet": ready, "initialDelaySeconds": delay, "periodSeconds": 10,
                            "timeoutSeconds": 5, "failureThreshold": 3},
-        "livenessProbe": {"httpGet": http, "initialDelaySeconds": health.initial_delay_s + 30, "periodSeconds": 20,
+        "livenessProbe": {"httpGet": live, "initialDelaySeconds": delay + 30, "periodSeconds": 20,
                           "timeoutSeconds": 5, "failureThreshold": 6},
     }
+
+
+def container_ports(profile: RuntimeProfile) -> list[dict[str, Any]]:
+    ports = [{"name": "http", "containerPort": profile.port, "protocol": "TCP"}]
+    if profile.separate_metrics_port:
+        ports.append({"name": METRICS_PORT_NAME, "containerPort": profile.metrics_port, "protocol": "TCP"})
+    return ports
+
+
+def runtime_config(p: Placement, profile: RuntimeProfile) -> dict[str, str]:
+    """Files the runtime needs (file name → content), mounted at the profile's path; {} for none."""
+    cfg = profile.config_file
+    if not cfg:
+        return {}
+    return {cfg["name"]: cfg["content"].format(port=profile.port, metrics_port=profile.metrics_port, name=p.model)}
+
+
+def runtime_config_name(p: Placement) -> str:
+    return f"{p.name}-runtime-config"
 
 
 def container_env(p: Placement) -> list[dict[str, str]]:
@@ -50,21 +77,23 @@ def container_env(p: Placement) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in sorted(env.items())]
 
 
-def serving_container(p: Placement) -> dict[str, Any]:
+def serving_container(p: Placement, profile: RuntimeProfile) -> dict[str, Any]:
     r = p.spec.resources
     container = {
         "name": "server",
         "image": p.image,
-        "args": server_args(p),
-        "ports": [{"name": "http", "containerPort": p.spec.serving.port, "protocol": "TCP"}],
+        "args": server_args(p, profile),
+        "ports": container_ports(profile),
         "env": container_env(p),
         "imagePullPolicy": pull_policy(p.image),
         "resources": resources_for(r.cpu, r.memory_gib, p.gpus_per_replica, scratch_gib(p)),
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": CACHE_DIR},
                          {"name": "model", "mountPath": MODEL_DIR, "readOnly": True}],
-        **probes(p),
+        **probes(p, profile),
     }
+    if profile.config_file:
+        container["volumeMounts"].append({"name": RUNTIME_CONFIG_VOLUME, "mountPath": profile.config_file["mount_path"], "readOnly": True})
     if p.gpus_per_replica:
         # /dev/shm: tensor-parallel NCCL needs more than the 64 MiB container default
         container["volumeMounts"].append({"name": "dshm", "mountPath": "/dev/shm"})
@@ -76,7 +105,7 @@ def scratch_gib(p: Placement) -> float:
     return p.spec.model.size_gib * 1.2 + 10
 
 
-def volumes(p: Placement) -> list[dict[str, Any]]:
+def volumes(p: Placement, profile: RuntimeProfile) -> list[dict[str, Any]]:
     uri = p.spec.model.uri
     model: dict[str, Any]
     if uri.startswith("pvc://"):
@@ -85,6 +114,8 @@ def volumes(p: Placement) -> list[dict[str, Any]]:
     else:
         model = {"name": "model", "emptyDir": {"sizeLimit": f"{int(p.spec.model.size_gib * 1.2) + 1}Gi"}}
     out = [{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}, model]
+    if profile.config_file:
+        out.append({"name": RUNTIME_CONFIG_VOLUME, "configMap": {"name": runtime_config_name(p)}})
     if p.gpus_per_replica:
         out.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}})
     return out

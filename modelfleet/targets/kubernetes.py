@@ -2,27 +2,72 @@
 
 `engine_diagnostics(spec, engine)` returns errors where a promise would be broken and
 warnings where a documented fallback applies. The fallbacks are listed in the README's
-capability table.
+capability table. Signals come from the model's runtime profile (`modelfleet.runtimes`): an
+autoscaler that would read a series the runtime does not export is an error; an alert that
+would is left out with a warning, never emitted as a query that cannot match.
 """
 
 from __future__ import annotations
 
 from modelfleet.plan import Diagnostic
+from modelfleet.promql import ALERT_SERIES, METRIC_SERIES, missing_signals
+from modelfleet.runtimes import RuntimeProfile, profile_for
 from modelfleet.spec import ModelSpec
 
-# metric → (KServe scaleMetric, or None when KServe cannot scale on it)
-KSERVE_METRICS = {"concurrency": "concurrency", "rps": "rps", "cpu_utilization": "cpu",
-                  "gpu_utilization": None, "queue_depth": None}
+# metrics KServe scales on natively (Knative KPA in Serverless mode, the HPA in RawDeployment)
+KSERVE_NATIVE = ("concurrency", "rps", "cpu_utilization")
 KEDA_METRICS = ("concurrency", "rps", "gpu_utilization", "queue_depth")
+CUSTOM_NEEDS_SERIES = {"rps": "requests", "queue_depth": "queue_depth"}
+
+
+def _reads_prometheus(metric: str, engine: str) -> bool:
+    """Whether the autoscaler follows a Prometheus query (KEDA) rather than a built-in signal."""
+    if metric == "cpu_utilization":
+        return False
+    return engine == "deployment" or metric not in KSERVE_NATIVE
+
+
+def _signal_diagnostics(spec: ModelSpec, engine: str, profile: RuntimeProfile) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    a = spec.autoscaling
+    runtime = spec.serving.runtime
+    series_key = METRIC_SERIES.get(a.metric)
+    if series_key and _reads_prometheus(a.metric, engine):
+        explicit = getattr(spec.monitoring.metrics, series_key)
+        if runtime == "custom" and a.metric in CUSTOM_NEEDS_SERIES and not explicit:
+            out.append(Diagnostic("error", spec.name, "autoscaling.metric",
+                                  f"a custom server scaling on {a.metric} must name the series it exports: KEDA would otherwise "
+                                  f"query a guessed name. To fix: set monitoring.metrics.{series_key} (e.g. "
+                                  f"{'http_requests_total' if series_key == 'requests' else 'jobs_waiting'}), or scale on cpu_utilization"))
+        elif profile.get(series_key) is None:
+            reason = profile.missing.get(series_key, "not exported")
+            alternatives = "cpu_utilization" + (", gpu_utilization" if spec.resources.accelerator else "")
+            out.append(Diagnostic("error", spec.name, "autoscaling.metric",
+                                  f"{runtime} exports no series for {a.metric} ({reason}); the autoscaler would read no data. "
+                                  f"To fix: scale on {alternatives}, or name a series the server exports in monitoring.metrics.{series_key}"))
+    if spec.monitoring.enabled:
+        for alert, keys in ALERT_SERIES.items():
+            for key, reason in missing_signals(profile, keys):
+                out.append(Diagnostic("warning", spec.name, f"monitoring.metrics.{key}",
+                                      f"{runtime} on {engine} exports no {key} series ({reason}): the {alert} alert is left out. "
+                                      f"To alert on it, name a series the server exports in monitoring.metrics.{key}"))
+        if profile.defaulted:
+            names = ", ".join(f"{key}={profile.series[key].text()}" for key in profile.defaulted if profile.series.get(key))
+            out.append(Diagnostic("warning", spec.name, "monitoring.metrics",
+                                  f"custom server: alerts and dashboards assume the series of a FastAPI server instrumented with "
+                                  f"prometheus-client ({names}). If the server exports other names, set them in monitoring.metrics"))
+    return out
 
 
 def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     a, r = spec.autoscaling, spec.rollout
+    profile = profile_for(spec, engine)
 
     def add(level: str, field: str, message: str) -> None:
         out.append(Diagnostic(level, spec.name, field, message))  # type: ignore[arg-type]
 
+    out += _signal_diagnostics(spec, engine, profile)
     if engine == "deployment":
         if r.strategy in ("canary", "blue_green"):
             add("warning", "rollout.strategy",
@@ -34,15 +79,25 @@ def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
                 "scale-to-zero needs KEDA, but metric cpu_utilization scales through the HPA, which keeps ≥ 1 replica. "
                 "To fix: use metric concurrency, rps or queue_depth, or set min_replicas ≥ 1")
     elif engine == "kserve":
-        if KSERVE_METRICS[a.metric] is None:
-            add("error", "autoscaling.metric",
-                f"KServe's autoscaler cannot scale on {a.metric}. To fix: use concurrency, rps or cpu_utilization, "
-                "or serving: deployment (KEDA scales on GPU utilization and queue depth)")
         if r.strategy == "blue_green":
             add("warning", "rollout.strategy",
                 "KServe has no blue/green switch: the new revision is deployed with canaryTrafficPercent 0 and promoted "
                 "to 100 % in one step after the bake time (documented fallback)")
         if a.floor == 0 and a.metric == "cpu_utilization":
             add("error", "autoscaling.scale_to_zero",
-                "KServe scales to zero only in Serverless mode on concurrency or rps. To fix: use metric concurrency or rps")
+                "KServe scales cpu_utilization through the HPA (RawDeployment), which keeps ≥ 1 replica. To fix: use metric "
+                "concurrency or rps (Knative, Serverless mode) or gpu_utilization / queue_depth (KEDA), or set min_replicas ≥ 1")
+        if profile.engine == "kserve":
+            if spec.serving.port is not None and spec.serving.port != profile.port:
+                add("warning", "serving.port",
+                    f"KServe's {profile.kserve_runtime} listens on {profile.port}; serving.port {spec.serving.port} is not used. "
+                    "To serve on another port, set serving.image to run the server as a custom container")
+            if spec.serving.health.path is not None:
+                add("warning", "serving.health.path",
+                    f"KServe's {profile.kserve_runtime} is probed on its own paths ({profile.readiness_path}); "
+                    f"serving.health.path {spec.serving.health.path} is not used")
+            if spec.serving.runtime == "tgi":
+                add("warning", "serving.runtime",
+                    f"KServe has no TGI runtime: the model is served by {profile.kserve_runtime} (its own server, not TGI). "
+                    "To run TGI itself on KServe, set serving.image to a TGI image")
     return out
