@@ -16,6 +16,7 @@ from __future__ import annotations
 from modelfleet.runtimes import TO_MS, RuntimeProfile, Series, profile_data
 
 GPU_SERIES = "DCGM_FI_DEV_GPU_UTIL"
+P99_QUANTILE = 'quantile=~"0[.]990*"'
 
 
 def scope(namespace: str) -> str:
@@ -51,7 +52,12 @@ def latency_p99_ms(profile: RuntimeProfile, where: str, window: str = "5m") -> s
     latency = profile.get("latency")
     if latency is None:
         return None
-    quantile = f"histogram_quantile(0.99, sum by (le) (rate({latency.selector(where, suffix='_bucket')}[{window}])))"
+    if latency.kind == "summary":
+        # a summary's quantiles are per pod and cannot be merged: the slowest pod's p99 pages
+        # (client libraries print the quantile label as 0.99 or 0.990000)
+        quantile = f"max({latency.selector(where, P99_QUANTILE)})"
+    else:
+        quantile = f"histogram_quantile(0.99, sum by (le) (rate({latency.selector(where, suffix='_bucket')}[{window}])))"
     factor = TO_MS[latency.unit or "seconds"]
     return quantile if factor == 1 else f"{quantile} * {factor:g}"
 

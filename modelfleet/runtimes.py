@@ -87,7 +87,9 @@ class Series:
 class RuntimeProfile:
     """What one runtime on one engine exposes. `series[key]` is None when the runtime does not
     export that signal (`missing[key]` says why); `requests_include_errors` is False when the
-    request counter counts successes only (then total = requests + errors)."""
+    request counter counts successes only (then total = requests + errors). `default_args` are
+    the whole argument list on our own container; `extra_args` are appended to a KServe
+    ServingRuntime's own args; `command` replaces an image entrypoint that must be bypassed."""
 
     runtime: str
     engine: str
@@ -102,6 +104,8 @@ class RuntimeProfile:
     missing: dict[str, str] = field(default_factory=dict)
     requests_include_errors: bool = True
     default_args: tuple[str, ...] = ()
+    extra_args: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
     owned_flags: tuple[str, ...] = ()
     config_file: dict[str, str] | None = None
     kserve_runtime: str | None = None
@@ -171,7 +175,8 @@ def base_profile(runtime: str, engine: str) -> RuntimeProfile:
         health_path=str(_value(entry["health_path"])), readiness_path=str(_value(entry.get("readiness_path") or entry["health_path"])),
         metrics_port=int(metrics.get("port", _value(port_entry))), metrics_path=str(metrics.get("path", "/metrics")),
         series=series, missing=missing, requests_include_errors=bool(entry.get("requests_include_errors", True)),
-        default_args=tuple(_value(entry.get("default_args")) or ()), owned_flags=tuple(entry.get("owned_flags") or ()),
+        default_args=tuple(_value(entry.get("default_args")) or ()), extra_args=tuple(_value(entry.get("extra_args")) or ()),
+        command=tuple(_value(entry.get("command")) or ()), owned_flags=tuple(entry.get("owned_flags") or ()),
         config_file=entry.get("config_file"), kserve_runtime=entry.get("runtime_name"), sources=sources,
     )
 
@@ -200,11 +205,13 @@ def profile_for(spec: ModelSpec, engine: str) -> RuntimeProfile:
         port = spec.serving.port  # we pass the port flag (or the custom image listens where the spec says)
     metrics_port = metrics.port or (port if not profile.separate_metrics_port else profile.metrics_port)
     health = spec.serving.health.path if spec.serving.health.path and not on_kserve_runtime else None
+    name = spec.name
     defaulted = tuple(key for key in profile.defaulted)
     if spec.serving.runtime == "custom":
         defaulted = tuple(k for k in ("requests", "errors", "latency", "in_flight") if not getattr(metrics, k))
     return replace(profile, port=port, metrics_port=metrics_port, metrics_path=metrics.path or profile.metrics_path,
-                   health_path=health or profile.health_path, readiness_path=health or profile.readiness_path,
+                   health_path=(health or profile.health_path).replace("{name}", name),
+                   readiness_path=(health or profile.readiness_path).replace("{name}", name),
                    series=series, missing=missing, defaulted=defaulted)
 
 

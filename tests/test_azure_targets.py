@@ -173,7 +173,7 @@ def test_existing_aks_cluster_needs_name_and_resource_group():
   modelfleet:cluster: {kind: aks, name: ml-aks}
   modelfleet:registry: {kind: acr}
 """, "Pulumi.x.yaml")
-    [error] = place_stack(stack, [spec()]).errors
+    [error] = place_stack(stack, [spec(extra="autoscaling: {metric: rps}")]).errors
     assert error.field == "modelfleet:cluster"
 
 

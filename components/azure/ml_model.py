@@ -58,7 +58,7 @@ def container_routes(p: Placement) -> dict[str, dict[str, Any]]:
     the runtime profile (the spec's serving.port / serving.health.path override them)."""
     s = p.spec.serving
     profile = profile_for(p.spec, "deployment")
-    live, ready = profile.health_path.format(name=p.model), profile.readiness_path.format(name=p.model)
+    live, ready = profile.health_path, profile.readiness_path
     scoring = {"vllm": "/v1/chat/completions", "tgi": "/generate", "triton": f"/v2/models/{p.model}/infer",
                "torchserve": f"/predictions/{p.model}", "tfserving": f"/v1/models/{p.model}:predict"}.get(s.runtime, "/")
     return {"liveness_route": {"path": live, "port": profile.port},

@@ -205,6 +205,13 @@ class ModelServer(pulumi.ComponentResource):
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}}, opts=self._in_ns,
             )
 
+    def _runtime_config_volume(self, predictor: dict[str, Any], container: dict[str, Any], pod_spec: dict[str, Any]) -> None:
+        """Only the runtime's config file travels to a KServe predictor: KServe fetches the model itself."""
+        cfg = self.profile.config_file
+        if cfg:
+            container["volumeMounts"] = [{"name": RUNTIME_CONFIG_VOLUME, "mountPath": cfg["mount_path"], "readOnly": True}]
+            predictor["volumes"] = [v for v in pod_spec["volumes"] if v["name"] == RUNTIME_CONFIG_VOLUME]
+
     def _kserve(self, name: str, args: ModelServerArgs, pod_spec: dict[str, Any]) -> None:
         p = args.placement
         spec = p.spec
@@ -229,20 +236,18 @@ class ModelServer(pulumi.ComponentResource):
                 "modelFormat": {"name": model_format},
                 "runtime": profile.kserve_runtime,
                 "storageUri": spec.model.uri,
-                "args": list(spec.serving.args),
+                "args": [*profile.extra_args, *spec.serving.args],
                 "env": container["env"],
                 "resources": container["resources"],
                 "securityContext": container["securityContext"],
                 "readinessProbe": container["readinessProbe"],
                 "livenessProbe": container["livenessProbe"],
             }
+            self._runtime_config_volume(predictor, predictor["model"], pod_spec)
         else:
             kserve_container = {**container, "name": KSERVE_CONTAINER}
-            # only the runtime config travels with the container: KServe fetches the model itself
-            mounts = [m for m in kserve_container.pop("volumeMounts") if m["name"] == RUNTIME_CONFIG_VOLUME]
-            if mounts:
-                kserve_container["volumeMounts"] = mounts
-                predictor["volumes"] = [v for v in pod_spec["volumes"] if v["name"] == RUNTIME_CONFIG_VOLUME]
+            kserve_container.pop("volumeMounts")
+            self._runtime_config_volume(predictor, kserve_container, pod_spec)
             predictor["containers"] = [kserve_container]
         annotations["serving.kserve.io/enable-prometheus-scraping"] = "true"
         k8s.apiextensions.CustomResource(

@@ -41,8 +41,8 @@ def server_args(p: Placement, profile: RuntimeProfile) -> list[str]:
 def probes(p: Placement, profile: RuntimeProfile) -> dict[str, Any]:
     """Readiness on the runtime's readiness path, liveness on its liveness path, both on its port."""
     delay = p.spec.serving.health.initial_delay_s
-    ready = {"path": profile.readiness_path.format(name=p.model), "port": profile.port}
-    live = {"path": profile.health_path.format(name=p.model), "port": profile.port}
+    ready = {"path": profile.readiness_path, "port": profile.port}
+    live = {"path": profile.health_path, "port": profile.port}
     return {
         "readinessProbe": {"httpGet": ready, "initialDelaySeconds": delay, "periodSeconds": 10,
                            "timeoutSeconds": 5, "failureThreshold": 3},
@@ -82,6 +82,7 @@ def serving_container(p: Placement, profile: RuntimeProfile) -> dict[str, Any]:
     container = {
         "name": "server",
         "image": p.image,
+        **({"command": list(profile.command)} if profile.command else {}),
         "args": server_args(p, profile),
         "ports": container_ports(profile),
         "env": container_env(p),

@@ -41,7 +41,8 @@ def _signal_diagnostics(spec: ModelSpec, engine: str, profile: RuntimeProfile) -
                                   f"{'http_requests_total' if series_key == 'requests' else 'jobs_waiting'}), or scale on cpu_utilization"))
         elif profile.get(series_key) is None:
             reason = profile.missing.get(series_key, "not exported")
-            alternatives = "cpu_utilization" + (", gpu_utilization" if spec.resources.accelerator else "")
+            usable = [m for m, key in METRIC_SERIES.items() if profile.get(key) is not None]
+            alternatives = ", ".join([*usable, "cpu_utilization", *(["gpu_utilization"] if spec.resources.accelerator else [])])
             out.append(Diagnostic("error", spec.name, "autoscaling.metric",
                                   f"{runtime} exports no series for {a.metric} ({reason}); the autoscaler would read no data. "
                                   f"To fix: scale on {alternatives}, or name a series the server exports in monitoring.metrics.{series_key}"))
