@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from modelfleet import catalog, runtimes
+from modelfleet import catalog, profiles
 from modelfleet.errors import CatalogError, Problem, SpecError
 from modelfleet.validation import custom_error, problems_from
 from modelfleet.yamlmarks import Marks, load_yaml
@@ -84,7 +84,7 @@ class Serving(_Frozen):
         runtime = info.data.get("runtime")
         if not runtime:
             return args
-        conflicts = runtimes.flag_conflicts(runtime, args)
+        conflicts = profiles.flag_conflicts(runtime, args)
         if conflicts:
             index, flag = conflicts[0]
             raise custom_error(f"serving.args[{index}] {args[index]!r} sets {flag}, which the {runtime} runtime profile already sets "
@@ -221,7 +221,7 @@ def _series(key: str) -> Any:
     def check(value: Any) -> Any:
         if isinstance(value, str):
             try:
-                runtimes.Series.parse(value)
+                profiles.Series.parse(value)
             except ValueError as e:
                 raise custom_error(f"monitoring.metrics.{key}: {e}", allowed='a Prometheus series: metric_name or metric_name{label="value",...}',
                                    fix="write the series exactly as the server exports it on its metrics endpoint") from e
