@@ -25,8 +25,8 @@ from types import ModuleType
 from typing import Any, Literal
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from modelfleet.errors import ModelfleetError
 from modelfleet.plan import ResourcePlan
@@ -88,12 +88,12 @@ class CheckReport:
         return "\n".join(out)
 
     def to_table(self) -> Table:
-        table = Table(title=f"modelfleet check — {self.summary()}", show_lines=False)
+        table = Table(title=Text(f"modelfleet check — {self.summary()}"), show_lines=False)
         for column in ("rule", "level", "stack", "resource", "message"):
             table.add_column(column, overflow="fold")
         for v in self.violations:
             style = "red" if v.level == "mandatory" else "yellow"
-            table.add_row(v.rule, f"[{style}]{v.level}[/]", escape(v.stack), escape(v.resource), escape(v.message))
+            table.add_row(v.rule, Text(v.level, style=style), Text(v.stack), Text(v.resource), Text(v.message))
         return table
 
     def rules_table(self) -> Table:
@@ -106,7 +106,7 @@ class CheckReport:
             table.add_column(column)
         for rule_id, level in self.rules:
             n = counts.get(rule_id, 0)
-            table.add_row(rule_id, level, f"[red]{n} violation(s)[/]" if n else "[green]pass[/]")
+            table.add_row(rule_id, level, Text(f"{n} violation(s)", style="red") if n else Text("pass", style="green"))
         return table
 
     def summary(self) -> str:
@@ -221,7 +221,7 @@ def rules_table(config_dir: Path | None = None) -> Table:
     for column in ("id", "level", "area", "description", "refs"):
         table.add_column(column, overflow="fold")
     for rule in list_rules_json(config_dir):
-        table.add_row(rule["id"], rule["level"], rule["area"], escape(rule["description"]), ", ".join(rule["refs"]))
+        table.add_row(rule["id"], rule["level"], rule["area"], Text(rule["description"]), ", ".join(rule["refs"]))
     return table
 
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from modelfleet.environment import AnyStack, target_of
+from modelfleet.extras import require_for
 from modelfleet.placed import (
     NodeShape,
     Placement,
@@ -43,6 +44,7 @@ def place_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
     from modelfleet import targets
     from modelfleet.alert_destinations import check_capture, check_destination
 
+    require_for(target_of(stack), stack.stack, "placement")  # an SDK missing from a base install: exit 3 naming the extra
     target = targets.get(target_of(stack))
     placements = []
     diagnostics: list[Diagnostic] = []

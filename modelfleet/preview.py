@@ -3,6 +3,7 @@
 Contract:
 - `preview_stack(project_dir, stack_name)` → `ResourcePlan` for one stack file.
 - `preview_stacks(project_dir, names)` → plans for the named stacks (all when None).
+- `close_event_loops()` before the process exits (the CLI does) keeps stderr clean.
 - Invalid specs/stacks raise `SpecError`, unplaceable models `PlacementError`, before any
   resource is registered. URNs are asserted unique (mocks do not detect duplicates).
 No Pulumi CLI, no credentials, no network: registrations go to an in-process monitor
@@ -28,6 +29,7 @@ from modelfleet import mocked_cloud
 from modelfleet.alert_destinations import destination_problems
 from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_paths, target_of
 from modelfleet.errors import ModelfleetError, SpecError
+from modelfleet.extras import require_for
 from modelfleet.placement import StackPlacement
 from modelfleet.plan import PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
@@ -127,9 +129,22 @@ def _run(stack: AnyStack, specs: list[SpecFile], placed: StackPlacement) -> tupl
     return monitor.captured, endpoints
 
 
+def close_event_loops() -> None:
+    """Close the event loops Pulumi's mock monitor leaves on its worker threads (one per thread,
+    never closed). Left to the garbage collector at interpreter exit, a loop whose self-pipe
+    socket was finalised first prints "ValueError: Invalid file descriptor: -1" on stderr."""
+    import asyncio
+    import gc
+
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_running() and not obj.is_closed():
+            obj.close()
+
+
 def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacement | None = None) -> ResourcePlan:
     """Preview an already-loaded stack against already-loaded specs (`placed`: its placement, if
     already computed)."""
+    require_for(target_of(stack), stack.stack, "program")  # a cloud SDK missing from a base install: exit 3
     sp = placed if placed is not None else plan_stack(stack, specs)  # raises before anything is registered
     resources, endpoints = _run(stack, specs, sp)
     urns = [r.urn for r in resources]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from rich.tree import Tree
 
 from modelfleet.plan import PlannedResource, ResourcePlan, as_int
@@ -81,9 +82,11 @@ def rollout_line(r: dict[str, Any]) -> str:
 
 
 def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
-    title = f"[bold]{plan.stack}[/]  platform={plan.platform}  environment={plan.environment}  resources={len(plan.resources)}"
+    """Labels are `Text`, never markup: user values (names, messages) print as written."""
+    title = Text.assemble((plan.stack, "bold"), f"  platform={plan.platform}  environment={plan.environment}  "
+                          f"resources={len(plan.resources)}")
     if cost_line:
-        title += f"  {cost_line}"
+        title.append(f"  {cost_line}")
     tree = Tree(title)
     by_urn = plan.by_urn()
     nodes: dict[str, Tree] = {}
@@ -91,22 +94,22 @@ def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
     def place(r: PlannedResource) -> Tree:
         if r.urn not in nodes:
             parent = place(by_urn[r.parent]) if r.parent in by_urn else tree
-            label = f"{r.type} [cyan]{r.name}[/]"
+            label = Text.assemble(f"{r.type} ", (r.name, "cyan"))
             detail = _summary(r)
             if detail:
-                label += f"  [dim]{detail}[/]"
+                label.append(f"  {detail}", style="dim")
             nodes[r.urn] = parent.add(label)
         return nodes[r.urn]
 
     for r in plan.resources:
         place(r)
     for model, url in sorted(plan.outputs.items()):
-        tree.add(f"[green]endpoint[/] {model}: {url}")
+        tree.add(Text.assemble(("endpoint", "green"), f" {model}: {url}"))
     for rollout in plan.config.get("rollouts", []):
-        tree.add(f"[magenta]rollout[/] {rollout_line(rollout)}")
+        tree.add(Text.assemble(("rollout", "magenta"), f" {rollout_line(rollout)}"))
     for d in plan.diagnostics:
         colour = "red" if d.level == "error" else "yellow"
-        tree.add(f"[{colour}]{d.level}[/] {d.model}: {d.field}: {d.message}")
+        tree.add(Text.assemble((d.level, colour), " ", ": ".join(p for p in (d.model, d.field, d.message) if p)))
     return tree
 
 

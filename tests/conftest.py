@@ -18,7 +18,8 @@ def root() -> Path:
 
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
-    """A scratch copy of the bundled specs and stacks to edit freely."""
+    """A scratch copy of the bundled project (Pulumi.yaml, specs, stacks) to edit freely."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     shutil.copytree(ROOT / "model_specs", tmp_path / "model_specs")
     shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
     if (ROOT / "policies" / "config").exists():

@@ -259,6 +259,11 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
     monkeypatch.setitem(sys.modules, "modelfleet.preview", types.SimpleNamespace(preview_stacks=preview_stacks))
     (tmp_path / "policies" / "config").mkdir(parents=True)
+    # a project the CLI recognises (its files are never read: preview is stubbed)
+    (tmp_path / "Pulumi.yaml").write_text("name: modelfleet\nruntime: python\nstackConfigDir: stacks\n")
+    for folder, name in (("stacks", "Pulumi.bad-dev.yaml"), ("stacks", "Pulumi.good-dev.yaml"), ("model_specs", "m.yaml")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / name).write_text("{}\n")
     app = typer.Typer()
     app.command()(check_command)
     return app, calls, tmp_path

@@ -13,39 +13,37 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from modelfleet.cli.common import ProjectDir, StackOption, fail, project_root, say, show, stack_names, status
 from modelfleet.environment import KubernetesStack, SageMakerStack, find_stack, load_stack_file
-from modelfleet.errors import ModelfleetError, SpecError
+from modelfleet.errors import ModelfleetError
 from modelfleet.placement import StackPlacement
 from modelfleet.program import plan_stack
 from modelfleet.spec import load_specs, spec_paths
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
-
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name (stacks/Pulumi.<stack>.yaml).")]
-ProjectDir = Annotated[Path, typer.Option("--project-dir", help="Project root (holds model_specs/ and stacks/).")]
-
 
 def _fail(message: str, code: int) -> typer.Exit:
-    errors.print(f"[red]error:[/] {message}", highlight=False)
+    say(("error:", "red"), f" {message}", stderr=True)
     return typer.Exit(code)
 
 
-def _placed(project_dir: Path, stack_name: str) -> StackPlacement:
+def _placed(project_dir: Path | None, stack_name: str) -> StackPlacement:
     try:
-        stack = load_stack_file(find_stack(project_dir / "stacks", stack_name))
-        return plan_stack(stack, load_specs(spec_paths(project_dir / "model_specs")))
-    except SpecError as e:
-        raise _fail("\n".join(p.render() for p in e.problems), e.exit_code) from e
+        root = project_root(project_dir, specs=True, stacks=True)
+        stack_names(root, [stack_name])
+        stack = load_stack_file(find_stack(root / "stacks", stack_name))
+        return plan_stack(stack, load_specs(spec_paths(root / "model_specs")))
     except ModelfleetError as e:
-        raise _fail(str(e), e.exit_code) from e
+        raise fail(e) from e
 
 
 def _session(region: str | None) -> Any:
-    import boto3
+    try:
+        import boto3
+    except ModuleNotFoundError as e:
+        raise _fail("boto3 is not installed: quota and smoke call AWS APIs. To fix: pip install 'modelfleet[aws]'", 3) from e
 
     return boto3.session.Session(region_name=region)
 
@@ -61,7 +59,7 @@ def _environment_failure(e: Exception) -> typer.Exit:
                  "AWS_SECRET_ACCESS_KEY, or an instance/SSO role) for the stack's account and region", 3)
 
 
-def quota_command(stack: StackOption, project_dir: ProjectDir = Path(".")) -> None:
+def quota_command(stack: StackOption, project_dir: ProjectDir = None) -> None:
     """Planned peak GPU capacity (EC2 vCPUs per quota bucket, SageMaker endpoint instances) vs AWS Service Quotas."""
     from modelfleet.quota import compare, needs
 
@@ -71,7 +69,7 @@ def quota_command(stack: StackOption, project_dir: ProjectDir = Path(".")) -> No
         raise _fail(f"stack {stack!r} does not run on AWS. To fix: pick an EKS or SageMaker stack", 2)
     wanted = needs(sp)
     if not wanted:
-        console.print(f"stack {stack}: no GPU capacity planned — nothing to check")
+        say(f"stack {stack}: no GPU capacity planned — nothing to check")
         return
     try:
         rows = compare(wanted, _session(sp.stack.region).client("service-quotas"))
@@ -85,22 +83,23 @@ def quota_command(stack: StackOption, project_dir: ProjectDir = Path(".")) -> No
         headroom = "?" if row.headroom is None else f"{row.headroom:g}"
         style = "red" if row.short else ("yellow" if row.quota is None else "green")
         table.add_row(row.need.service, row.need.quota_name, ", ".join(row.need.models),
-                      f"{row.need.amount} {row.need.unit}", quota, f"[{style}]{headroom}[/]")
-    console.print(table)
+                      f"{row.need.amount} {row.need.unit}", quota, Text(headroom, style=style))
+    show(table)
     short = [r for r in rows if r.short]
     if short:
         for r in short:
-            errors.print(f"[red]short:[/] {r.need.quota_name}: need {r.need.amount} {r.need.unit}, quota {r.quota:g}. "
-                         "To fix: request an increase in the Service Quotas console, or lower max_replicas", highlight=False)
+            say(("short:", "red"), f" {r.need.quota_name}: need {r.need.amount} {r.need.unit}, quota {r.quota:g}. "
+                "To fix: request an increase in the Service Quotas console, or lower max_replicas", stderr=True)
         raise typer.Exit(1)
 
 
 def smoke_command(
-    model: Annotated[str, typer.Argument(help="Model name as in its spec.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model name as in its spec.")],
     stack: StackOption,
-    payload: Annotated[str | None, typer.Option("--payload", help="JSON request body (default: a trivial one per runtime).")] = None,
-    timeout: Annotated[int, typer.Option("--timeout", help="Seconds to wait for InService.")] = 1800,
-    project_dir: ProjectDir = Path("."),
+    payload: Annotated[str | None, typer.Option("--payload", metavar="JSON", show_default=False,
+                                                help="JSON request body (default: a trivial one per runtime).")] = None,
+    timeout: Annotated[int, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for InService.")] = 1800,
+    project_dir: ProjectDir = None,
 ) -> None:
     """After a real deploy: wait until the model's SageMaker endpoint is InService, invoke it once, print status and latency."""
     from modelfleet.smoke import SmokeError, default_payload, invoke, wait_in_service
@@ -124,16 +123,16 @@ def smoke_command(
     endpoint = placement.names["endpoint"]
     session = _session(sp.stack.region)
     try:
-        with console.status(f"waiting for {endpoint} to be InService"):
-            status = wait_in_service(session.client("sagemaker"), endpoint, timeout)
-        console.print(f"endpoint {endpoint}: {status}")
+        with status(f"waiting for {endpoint} to be InService"):
+            state = wait_in_service(session.client("sagemaker"), endpoint, timeout)
+        say(f"endpoint {endpoint}: {state}")
         result = invoke(session.client("sagemaker-runtime"), endpoint, body, content_type)
     except _aws_errors() as e:
         raise _environment_failure(e) from e
     except SmokeError as e:
         raise _fail(str(e), e.exit_code) from e
     colour = "green" if result.ok else "red"
-    console.print(f"invoke: [{colour}]HTTP {result.status}[/] in {result.latency_ms:.0f} ms")
-    console.print(result.body, markup=False, highlight=False)
+    say("invoke: ", (f"HTTP {result.status}", colour), f" in {result.latency_ms:.0f} ms")
+    say(result.body)
     if not result.ok:
         raise typer.Exit(1)

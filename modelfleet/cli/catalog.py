@@ -5,6 +5,7 @@ subcommand it lists offers sorted by price as a Rich table or JSON (money as dec
 strings). Unknown accelerator or platform: message ending "To fix: ..." and exit 2.
 `refresh` rewrites the catalog files; a failed fetch leaves them unchanged and exits 3.
 Typer and Rich are imported here only, so the catalog package stays importable without them.
+Exit codes: 0, 2 unknown accelerator/platform, 3 a failed refresh.
 """
 
 from __future__ import annotations
@@ -15,20 +16,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from modelfleet.catalog import Offer, load_catalog
 from modelfleet.catalog.accelerators import DATA_DIR
 from modelfleet.catalog.listing import list_offers, offers_as_json
+from modelfleet.cli.common import fail, out, say, show, status
 from modelfleet.errors import CatalogError
 
-EXIT_BAD_INPUT = 2
 EXIT_ENVIRONMENT = 3
 
 app = typer.Typer(
     help="Priced machine offers per platform and region; `refresh` updates the prices.",
     no_args_is_help=False,
+    rich_markup_mode=None,
 )
 
 
@@ -41,11 +42,6 @@ class Cloud(StrEnum):
     aws = "aws"
     azure = "azure"
     all = "all"
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _gpu_cell(offer: Offer) -> str:
@@ -92,11 +88,14 @@ def offers_table(offers: list[Offer]) -> Table:
 @app.callback(invoke_without_command=True)
 def catalog(
     ctx: typer.Context,
-    accelerator: Annotated[str | None, typer.Option(help="GPU name, e.g. A10G, H100 (aliases accepted).")] = None,
-    platform: Annotated[str | None, typer.Option(help="ec2 | sagemaker | azure | azureml.")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region or Azure location.")] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
-    limit: Annotated[int, typer.Option(min=0, help="Show at most N offers (0 = all).")] = 0,
+    accelerator: Annotated[str | None, typer.Option("--accelerator", "-a", metavar="NAME", show_default=False,
+                                                    help="GPU name, e.g. A10G, H100 (aliases accepted).")] = None,
+    platform: Annotated[str | None, typer.Option("--platform", "-p", metavar="PLATFORM", show_default=False,
+                                                 help="ec2 | sagemaker | azure | azureml.")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", metavar="REGION", show_default=False,
+                                               help="AWS region or Azure location.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", min=0, help="Show at most N offers (0 = all).")] = 0,
 ) -> None:
     """List offers sorted by on-demand price."""
     if ctx.invoked_subcommand is not None:
@@ -104,34 +103,33 @@ def catalog(
     try:
         offers = list_offers(load_catalog(), accelerator=accelerator, platform=platform, region=region)
     except CatalogError as e:
-        raise _fail(str(e), EXIT_BAD_INPUT) from e
+        raise fail(e, output.value) from e
     if limit:
         offers = offers[:limit]
     if output is OutputFormat.json:
-        typer.echo(json.dumps({"currency": "USD", "offers": offers_as_json(offers)}, indent=2))
+        out(json.dumps({"currency": "USD", "offers": offers_as_json(offers)}, indent=2))
     else:
-        Console().print(offers_table(offers))
+        show(offers_table(offers))
 
 
 @app.command()
 def refresh(
-    platform: Annotated[Cloud, typer.Option(help="Which cloud's prices to fetch.")] = Cloud.all,
-    out: Annotated[Path, typer.Option(help="Catalog directory to write.")] = DATA_DIR,
-    region: Annotated[
-        list[str] | None,
-        typer.Option(help="Region to refresh (repeatable); default: every catalog region."),
-    ] = None,
+    platform: Annotated[Cloud, typer.Option("--platform", "-p", help="Which cloud's prices to fetch.")] = Cloud.all,
+    output: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Catalog directory to write.")] = DATA_DIR,
+    region: Annotated[list[str] | None, typer.Option(
+        "--region", "-r", metavar="REGION", show_default=False,
+        help="Region to refresh (repeatable); default: every catalog region.")] = None,
 ) -> None:
     """Fetch today's prices from the AWS Price List and Azure Retail Prices APIs."""
     from modelfleet.catalog.refresh import CLOUDS
     from modelfleet.catalog.refresh import refresh as run_refresh
 
     clouds = CLOUDS if platform is Cloud.all else (platform.value,)
-    console = Console(stderr=True)
     try:
-        with console.status(f"Fetching {', '.join(clouds)} prices..."):
-            written = run_refresh(out, clouds=clouds, regions=region or None)
+        with status(f"Fetching {', '.join(clouds)} prices..."):
+            written = run_refresh(output, clouds=clouds, regions=region or None)
     except CatalogError as e:
-        raise _fail(str(e), EXIT_ENVIRONMENT) from e
+        e.exit_code = EXIT_ENVIRONMENT  # a failed fetch is the network or the API, not the input
+        raise fail(e) from e
     for name, rows in sorted(written.items()):
-        console.print(f"{name}.csv: {rows} offers written to {out}")
+        say(f"{name}.csv: {rows} offers written to {output}", stderr=True)

@@ -1,21 +1,21 @@
 """`modelfleet check`: policy verdicts over the offline plan of each stack.
 
-`check_command` is a plain function with Typer-annotated parameters; the CLI module
-registers it (`app.command("check")(check_command)`). Exit codes: 0 clean (advisory
-findings allowed), 1 any mandatory violation, 2 bad input, 3 environment problems.
+`check_command` is a plain function with Typer-annotated parameters; `modelfleet.cli`
+registers it. Exit codes: 0 clean (advisory findings allowed), 1 any mandatory violation,
+2 bad input or no project/specs/stacks, 3 environment (a missing extra). With
+`--format json`, errors are JSON on stdout too.
 """
 
 from __future__ import annotations
 
 import json
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from modelfleet.check import exit_code, list_rules_json, rules_table, run_checks
+from modelfleet.cli.common import ProjectDir, StackList, fail, out, project_root, say, show, stack_names
 from modelfleet.errors import ModelfleetError
 
 
@@ -27,47 +27,49 @@ class CheckFormat(StrEnum):
 
 
 def check_command(
-    stack: Annotated[
-        list[str] | None,
-        typer.Option("--stack", "-s", help="Stack to check (repeatable); default: every stack in stacks/."),
-    ] = None,
-    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+    stack: StackList = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="table, json, github annotations or markdown.")] = CheckFormat.table,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
-    changed_since: Annotated[
-        str | None,
-        typer.Option("--changed-since", help="Only stacks affected by specs, stacks or policies changed since this git ref."),
-    ] = None,
-    project_dir: Annotated[
-        Path, typer.Option("--project-dir", help="Project root (holds stacks/, model_specs/, policies/).")
-    ] = Path("."),
+    changed_since: Annotated[str | None, typer.Option(
+        "--changed-since", metavar="REF", show_default=False,
+        help="Only stacks affected by specs, stacks or policies changed since this git ref.")] = None,
+    project_dir: ProjectDir = None,
 ) -> None:
     """Run the policy pack over each stack's offline plan; exit 1 on a mandatory violation."""
-    console = Console()
-    config_dir = project_dir / "policies" / "config"
     fmt_value = CheckFormat(fmt).value
-    if list_rules:
-        if fmt_value == "json":
-            typer.echo(json.dumps(list_rules_json(config_dir), indent=2))
-        else:
-            console.print(rules_table(config_dir))
-        raise typer.Exit(0)
     try:
+        root = project_root(project_dir, specs=not list_rules, stacks=not list_rules)
+        config_dir = root / "policies" / "config"
+        if list_rules:
+            if fmt_value == "json":
+                out(json.dumps(list_rules_json(config_dir), indent=2))
+            else:
+                show(rules_table(config_dir))
+            raise typer.Exit(0)
         from modelfleet.preview import preview_stacks
 
-        names = list(stack) if stack else None
+        names = stack_names(root, stack)
         if changed_since:
             from modelfleet.changed import changed_stacks
 
-            names = changed_stacks(project_dir, changed_since, names, project_wide=("policies",))
+            names = changed_stacks(root, changed_since, names, project_wide=("policies",))
             if not names:
-                typer.echo(f"nothing to check: no spec, stack or policy changed since {changed_since}")
+                _nothing(fmt_value, f"nothing to check: no spec, stack or policy changed since {changed_since}")
                 raise typer.Exit(0)
-        plans = preview_stacks(project_dir, names)
+        plans = preview_stacks(root, names)
         report = run_checks(plans, config_dir)
     except ModelfleetError as e:
-        Console(stderr=True).print(f"[red]error:[/] {e}", markup=True, highlight=False)
-        raise typer.Exit(e.exit_code) from e
-    text = report.render(fmt_value, console)
-    if text is not None:
-        typer.echo(text)
+        raise fail(e, fmt_value) from e
+    if fmt_value == "table":
+        show(report.rules_table())
+        show(report.to_table())
+    else:
+        out(report.render(fmt_value) or "")
     raise typer.Exit(exit_code(report))
+
+
+def _nothing(fmt: str, message: str) -> None:
+    if fmt == "json":
+        out(json.dumps({"rules_evaluated": 0, "violations": [], "note": message}, indent=2))
+    else:
+        say(message)

@@ -4,7 +4,8 @@
 (`app.command("cost")(cost_command)`). Inputs: the project's stacks (offline preview), or a
 real `pulumi preview --json` file (`--from-preview`). Exit codes: 0 ok, 1 a stack's monthly
 max exceeds its budget (each such stack is named on stderr), 2 bad input (unknown stack,
-invalid usage file with its line, unknown --diff ref, unreadable preview file), 3 environment.
+invalid usage file with its line, unknown --diff ref, unreadable preview file, no project/specs/
+stacks), 3 environment (a missing extra). With `--format json`, errors are JSON on stdout too.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from modelfleet.errors import ModelfleetError, SpecError
+from modelfleet.cli.common import ProjectDir, StackList, fail, out, project_root, say, show, stack_names
+from modelfleet.errors import ModelfleetError
 
 
 class CostFormat(StrEnum):
@@ -26,23 +27,20 @@ class CostFormat(StrEnum):
     markdown = "markdown"
 
 
-def _fail(e: ModelfleetError) -> typer.Exit:
-    errors = Console(stderr=True, soft_wrap=True)
-    problems = e.problems if isinstance(e, SpecError) else None
-    for line in [p.render() for p in problems] if problems else [str(e)]:
-        errors.print(f"[red]error:[/] {line}", markup=True, highlight=False)
-    return typer.Exit(e.exit_code)
-
-
 def cost_command(
-    stack: Annotated[list[str] | None, typer.Option("--stack", "-s", help="Stack (repeatable); default: every stack in stacks/.")] = None,
-    usage: Annotated[Path | None, typer.Option("--usage", help="YAML {environment: {model: average replicas}} for the expected figure.")] = None,
-    diff: Annotated[str | None, typer.Option("--diff", help="Git ref to compare with (e.g. origin/main); working tree untouched.")] = None,
-    from_preview: Annotated[Path | None, typer.Option("--from-preview", help="Price a real `pulumi preview --json` file instead.")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Region for --from-preview when the file does not say.")] = None,
+    stack: StackList = None,
+    usage: Annotated[Path | None, typer.Option("--usage", metavar="FILE", show_default=False,
+                                               help="YAML {environment: {model: average replicas}} for the expected figure.")] = None,
+    diff: Annotated[str | None, typer.Option("--diff", metavar="REF", show_default=False,
+                                             help="Git ref to compare with (e.g. origin/main); working tree untouched.")] = None,
+    from_preview: Annotated[Path | None, typer.Option("--from-preview", metavar="FILE", show_default=False,
+                                                      help="Price a real `pulumi preview --json` file instead.")] = None,
+    region: Annotated[str | None, typer.Option("--region", metavar="REGION", show_default=False,
+                                               help="Region for --from-preview when the file does not say.")] = None,
     fmt: Annotated[CostFormat, typer.Option("--format", "-f", help="table, json or markdown (PR comment).")] = CostFormat.table,
-    changed_since: Annotated[str | None, typer.Option("--changed-since", help="Only stacks affected by specs or stacks changed since this git ref.")] = None,
-    project_dir: Annotated[Path, typer.Option("--project-dir", help="Project root (holds model_specs/ and stacks/).")] = Path("."),
+    changed_since: Annotated[str | None, typer.Option("--changed-since", metavar="REF", show_default=False,
+                                                      help="Only stacks affected by specs or stacks changed since this git ref.")] = None,
+    project_dir: ProjectDir = None,
 ) -> None:
     """Monthly cost per model and stack (min / expected / max); exit 1 when a stack's max exceeds its budget."""
     from modelfleet.cost import estimate_plan
@@ -50,19 +48,24 @@ def cost_command(
     from modelfleet.cost.report_json import cost_json
     from modelfleet.cost.report_text import cost_markdown, cost_tables, usd
 
+    value = CostFormat(fmt).value
     try:
         if from_preview is not None and diff is not None:
             raise ModelfleetError("--diff compares project states and cannot be combined with --from-preview. "
                                   "To fix: run `pulumi preview --json` on both commits and price each file")
-        if changed_since:
+        root = None if from_preview is not None else project_root(project_dir, specs=True, stacks=True)
+        names = stack_names(root, stack) if root is not None else stack
+        if changed_since and root is not None:
             from modelfleet.changed import changed_stacks
 
-            stack = changed_stacks(project_dir, changed_since, stack)
-            if not stack:
-                typer.echo(f"nothing to price: no spec or stack changed since {changed_since}")
+            names = changed_stacks(root, changed_since, names)
+            if not names:
+                message = f"nothing to price: no spec or stack changed since {changed_since}"
+                out(json.dumps({"currency": "USD", "stacks": [], "diff": None, "note": message}, indent=2)
+                    if value == "json" else message)
                 raise typer.Exit(0)
-        plans, base = _plans(project_dir, stack, from_preview, region, diff)
-        loaded = _usage(usage, project_dir, plans) if usage is not None else None
+        plans, base = _plans(root, names, from_preview, region, diff)
+        loaded = _usage(usage, root, plans) if usage is not None else None
 
         def averages(environment: str) -> dict | None:
             return loaded.averages_for(environment) if loaded is not None else None
@@ -73,26 +76,23 @@ def cost_command(
             before = [estimate_plan(p, averages(p.environment)) for p in base]
             change = compare(diff, before, estimates)
     except ModelfleetError as e:
-        raise _fail(e) from e
+        raise fail(e, value) from e
 
-    value = CostFormat(fmt).value
     if value == "json":
-        typer.echo(json.dumps(cost_json(estimates, change), indent=2))
+        out(json.dumps(cost_json(estimates, change), indent=2))
     elif value == "markdown":
-        typer.echo(cost_markdown(estimates, change), nl=False)
+        out(cost_markdown(estimates, change))
     else:
-        console = Console(soft_wrap=True)
         for renderable in cost_tables(estimates, change):
-            console.print(renderable)
+            show(renderable)
     over = [s for s in estimates if s.over_budget]
-    errors = Console(stderr=True, soft_wrap=True)
     for s in over:
-        errors.print(f"[red]over budget:[/] stack {s.stack}: monthly max {usd(s.monthly_max)} exceeds its budget {usd(s.budget)}. "
-                     "To fix: lower max_replicas or pick cheaper accelerators, or raise modelfleet:budget", markup=True, highlight=False)
+        say(("over budget:", "red"), f" stack {s.stack}: monthly max {usd(s.monthly_max)} exceeds its budget {usd(s.budget)}. "
+            "To fix: lower max_replicas or pick cheaper accelerators, or raise modelfleet:budget", stderr=True)
     raise typer.Exit(1 if over else 0)
 
 
-def _plans(project_dir: Path, stack: list[str] | None, from_preview: Path | None, region: str | None,
+def _plans(project_dir: Path | None, stack: list[str] | None, from_preview: Path | None, region: str | None,
            diff: str | None) -> tuple[list, list]:
     """(plans to price, plans at the --diff ref or [])."""
     names = list(stack) if stack else None
@@ -102,19 +102,20 @@ def _plans(project_dir: Path, stack: list[str] | None, from_preview: Path | None
         return [plan_from_preview(from_preview, region=region, stack=names[0] if names else None)], []
     from modelfleet.cost.project import current_plans, plans_with_base
 
+    assert project_dir is not None  # only --from-preview runs without a project
     if diff is not None:
         current, base = plans_with_base(project_dir, diff, names)
         return current.plans, base
     return current_plans(project_dir, names).plans, []
 
 
-def _usage(path: Path, project_dir: Path, plans: list):
+def _usage(path: Path, project_dir: Path | None, plans: list):
     from modelfleet.cost.project import known_names
     from modelfleet.cost.usage import load_usage
 
     models: set[str] = set()
     environments: set[str] = set()
-    if (project_dir / "model_specs").is_dir() and (project_dir / "stacks").is_dir():
+    if project_dir is not None:
         models, environments = known_names(project_dir)
     for plan in plans:
         models.update(plan.config.get("models") or [])

@@ -1,50 +1,52 @@
 """`modelfleet preview`: the Pulumi program offline under mocks; a resource tree (or JSON) per
 stack with its monthly cost range and diagnostics.
 
-Exit codes: 0 ok, 2 invalid input.
+Exit codes: 0 ok, 2 invalid input or no project/specs/stacks, 3 a stack's platform needs an
+extra that is not installed. With `--format json`, errors are JSON on stdout too.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from decimal import Decimal
 from typing import Annotated
 
 import typer
 
-from modelfleet.cli.common import PreviewFormat, ProjectDir, console, fail
+from modelfleet.cli.common import PreviewFormat, ProjectDir, StackList, fail, out, project_root, show, stack_names
 from modelfleet.errors import ModelfleetError
 
 
 def preview_command(
-    stack: Annotated[list[str] | None, typer.Option("--stack", "-s", help="Stack name (repeatable); default: all.")] = None,
+    stack: StackList = None,
     fmt: Annotated[PreviewFormat, typer.Option("--format", "-f", help="tree or json.")] = PreviewFormat.tree,
-    project_dir: ProjectDir = Path("."),
+    project_dir: ProjectDir = None,
 ) -> None:
     """Run the Pulumi program offline under mocks: resources per stack, cost range, diagnostics."""
     from modelfleet.preview import preview_stacks
     from modelfleet.render_preview import preview_json, preview_tree
 
     try:
-        plans = preview_stacks(project_dir, stack)
+        root = project_root(project_dir, specs=True, stacks=True)
+        plans = preview_stacks(root, stack_names(root, stack))
     except ModelfleetError as e:
-        raise fail(e) from e
+        raise fail(e, fmt.value) from e
     costs = _cost_ranges(plans)
     if fmt == PreviewFormat.json:
-        typer.echo(json.dumps(preview_json(plans, costs), indent=2, sort_keys=False))
+        out(json.dumps(preview_json(plans, costs), indent=2, sort_keys=False))
         return
+    from modelfleet.cost.report_text import usd
+
     for plan in plans:
         c = costs.get(plan.stack)
-        line = f"monthly ${c['monthly_min']}–${c['monthly_max']}" if c else None
-        console.print(preview_tree(plan, line), highlight=False)
+        line = f"monthly {usd(Decimal(c['monthly_min']))}–{usd(Decimal(c['monthly_max']))}" if c else None
+        show(preview_tree(plan, line))
 
 
 def _cost_ranges(plans: list) -> dict[str, dict[str, str]]:
-    """Monthly min/max per stack when the cost engine is available."""
-    try:
-        from modelfleet.cost import estimate_plan
-    except ImportError:
-        return {}
+    """Monthly min/max per stack as decimal strings (the JSON contract for money)."""
+    from modelfleet.cost import estimate_plan
+
     out = {}
     for plan in plans:
         est = estimate_plan(plan)

@@ -121,7 +121,8 @@ def test_wrong_credentials_exit_3(cli, tiny_project: Path, registry: Registry, d
     monkeypatch.setenv("MODELFLEET_REGISTRY_PASSWORD", "wrong")
     result = _run(cli, tiny_project, "--stack", "lab", "--push")
     assert result.exit_code == 3, result.output
-    assert "To fix" in result.output and "credentials" in result.output
+    problem = json.loads(result.output)["problems"][0]  # --format json: the error is JSON on stdout
+    assert problem["fix"] and "credentials" in problem["fix"]
 
 
 def test_unreachable_registry_exit_3(cli, tiny_project: Path, daemon: str, monkeypatch: pytest.MonkeyPatch) -> None:
