@@ -269,3 +269,15 @@ def test_no_event_loop_is_left_open_after_a_preview() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_readme_lists_every_command_with_its_exit_codes() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("`")[1]: line for line in readme.splitlines() if line.startswith("| `modelfleet ")}
+    for path in _commands():
+        if not path:
+            continue
+        name = "modelfleet " + " ".join(path)
+        row = next((line for usage, line in rows.items() if usage == name or usage.startswith(name + " ")), None)
+        assert row is not None, f"README's command table misses `{name}`"
+        assert re.search(r"\| 0( ok)?[;,]", row), row

@@ -155,7 +155,7 @@ def stack_names(root: Path, values: list[str] | None) -> list[str] | None:
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         fix = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
                else f"pick an existing stack, or create {root / STACKS_DIR}/Pulumi.{name}.yaml")
-        problems.append(Problem(str(root / STACKS_DIR), "no such stack", field="--stack", value=name,
+        problems.append(Problem(str(root / STACKS_DIR), f"no stack named {name!r}", field="--stack",
                                 allowed=", ".join(known) or "none", fix=fix))
     if problems:
         raise SpecError(problems)

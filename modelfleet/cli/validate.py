@@ -14,6 +14,7 @@ import typer
 
 from modelfleet.cli.common import Format, ProjectDir, diagnostic_line, fail, out, project_root, say
 from modelfleet.errors import EnvironmentError_, ModelfleetError
+from modelfleet.project import require
 
 
 def validate_command(
@@ -28,13 +29,15 @@ def validate_command(
     from modelfleet.validate import validate_paths
 
     try:
-        root = project_root(project_dir, specs=not paths, stacks=not paths)
+        root = project_root(project_dir)
         if changed_since:
             from modelfleet.changed import validate_since
 
             summary = validate_since(root, changed_since)
         else:
             summary = validate_paths(root, [p if p.is_absolute() else Path.cwd() / p for p in paths or []])
+            if not paths:  # what is there was valid; nothing there is not a success either
+                require(root, specs=True, stacks=True)
     except ModelfleetError as e:
         raise fail(e, fmt.value) from e
     if fmt == Format.json:
