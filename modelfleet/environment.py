@@ -72,6 +72,9 @@ class Addons(_Frozen):
                                                                  "(unset = not available: rolling updates only).")] = None
     monitoring_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
                                                description="Namespace Prometheus scrapes from; the model NetworkPolicies admit it to the metrics port.")] = "monitoring"
+    monitor_labels: Annotated[dict[str, str], Field(description="Labels put on every PodMonitor and PrometheusRule (and the DCGM exporter's "
+                                                                "ServiceMonitor) so an existing Prometheus selects them: kube-prometheus-stack "
+                                                                "selects only objects labelled release=<its release name> by default.")] = {}
     dcgm_namespace_label: Annotated[Literal["namespace", "exported_namespace"] | None,
                                     Field(description="Label that carries the pod namespace on DCGM series. Default: `namespace` when the stack "
                                                       "installs the exporter (with honorLabels), `exported_namespace` for an existing exporter "

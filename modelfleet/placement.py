@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from modelfleet.environment import AnyStack, target_of
+from modelfleet.environment import AnyStack, KubernetesStack, target_of
 from modelfleet.extras import require_for
 from modelfleet.placed import (
     NodeShape,
@@ -59,6 +59,10 @@ def place_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
     diagnostics.extend(target.check_stack(stack, placements))
     diagnostics.extend(check_destination(stack))
     diagnostics.extend(check_capture(stack, placements))
+    if isinstance(stack, KubernetesStack):
+        from modelfleet.targets.kubernetes import monitoring_stack_diagnostics
+
+        diagnostics.extend(monitoring_stack_diagnostics(stack, placements))
     return StackPlacement(stack, tuple(placements), tuple(diagnostics))
 
 

@@ -7,7 +7,7 @@ installed; preview lists what the stack assumes). Chart versions are data
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,10 +20,12 @@ HELM_ADDONS = ("keda", "kserve", "prometheus_operator", "dcgm_exporter")
 @dataclass(frozen=True)
 class ClusterAddonsArgs:
     """install: add-on names to install as Helm releases (subset of HELM_ADDONS);
-    dcgm_namespace_label: the label DCGM series should carry the pod namespace in (None = namespace)."""
+    dcgm_namespace_label: the label DCGM series should carry the pod namespace in (None = namespace);
+    monitor_labels: labels an existing Prometheus selects ServiceMonitors by."""
 
     install: tuple[str, ...]
     dcgm_namespace_label: str | None = None
+    monitor_labels: dict[str, str] = field(default_factory=dict)
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -41,7 +43,15 @@ class ClusterAddons(pulumi.ComponentResource):
                 # honorLabels keeps the exporter's own `namespace` label (the GPU's pod namespace) instead of
                 # renaming it exported_namespace, so GPU queries select the model's namespace by `namespace`
                 honor = (args.dcgm_namespace_label or "namespace") == "namespace"
-                values = {"tolerations": [*gpu_tolerations(), spot], "serviceMonitor": {"enabled": True, "honorLabels": honor}}
+                monitor = {"enabled": True, "honorLabels": honor, **({"additionalLabels": dict(args.monitor_labels)} if args.monitor_labels else {})}
+                values = {"tolerations": [*gpu_tolerations(), spot], "serviceMonitor": monitor}
+            elif addon == "prometheus_operator":
+                # kube-prometheus-stack 75.15.1 selects only monitors and rules labelled release=<release> unless these are
+                # false (charts/kube-prometheus-stack/values.yaml *SelectorNilUsesHelmValues: true); the models' own
+                # PodMonitors and PrometheusRules live in their namespaces without that label
+                values = {"prometheus": {"prometheusSpec": {"podMonitorSelectorNilUsesHelmValues": False,
+                                                            "serviceMonitorSelectorNilUsesHelmValues": False,
+                                                            "ruleSelectorNilUsesHelmValues": False}}}
             self.releases[addon] = k8s.helm.v3.Release(
                 f"{name}-{addon.replace('_', '-')}",
                 chart=chart["chart"],

@@ -46,7 +46,8 @@ class ModelServerArgs:
     alert_receiver: Alertmanager receiver the model's alerts route to;
     capture_url: sink of KServe's payload logger when the model samples requests;
     gpu_namespace_label: label carrying the pod namespace on DCGM series;
-    monitoring_namespace: namespace Prometheus scrapes from (admitted to the metrics port)."""
+    monitoring_namespace: namespace Prometheus scrapes from (admitted to the metrics port);
+    monitor_labels: extra labels on the PodMonitor and PrometheusRule (Prometheus' selectors)."""
 
     placement: Placement
     engine: str = "deployment"
@@ -58,6 +59,7 @@ class ModelServerArgs:
     capture_url: str | None = None
     gpu_namespace_label: str = "namespace"
     monitoring_namespace: str = "monitoring"
+    monitor_labels: dict[str, str] = field(default_factory=dict)
 
 
 # Knative/KServe route through the queue-proxy sidecar: its data (8012, 8022) and metrics (9090, 9091) ports
@@ -135,8 +137,9 @@ class ModelServer(pulumi.ComponentResource):
         gpu_label = args.gpu_namespace_label
         for role, obj in (("podmonitor", monitoring.pod_monitor(p, args.engine, self.profile)),
                           ("alerts", monitoring.prometheus_rule(p, args.alert_receiver, self.profile, gpu_label))):
+            meta = {**obj["metadata"], "labels": {**obj["metadata"]["labels"], **args.monitor_labels}}
             k8s.apiextensions.CustomResource(f"{name}-{role}", api_version=obj["apiVersion"], kind=obj["kind"],
-                                             metadata=obj["metadata"], spec=obj["spec"], opts=self._in_ns)
+                                             metadata=meta, spec=obj["spec"], opts=self._in_ns)
         board = monitoring.dashboard_config_map(p, self.profile, gpu_label)
         k8s.core.v1.ConfigMap(f"{name}-dashboard", metadata=board["metadata"], data=board["data"], opts=self._in_ns)
 

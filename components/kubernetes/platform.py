@@ -35,7 +35,7 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
     assert isinstance(stack, KubernetesStack)
     opts = pulumi.ResourceOptions(provider=provider, depends_on=depends_on or [])
     install = addons_to_install(stack, sp)
-    addons = ClusterAddons(f"{stack.stack}-addons", ClusterAddonsArgs(install, stack.addons.dcgm_namespace_label), opts) if install else None
+    addons = ClusterAddons(f"{stack.stack}-addons", ClusterAddonsArgs(install, stack.addons.dcgm_namespace_label, dict(stack.addons.monitor_labels)), opts) if install else None
     server_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[addons] if addons else []))
     pull_secret = stack.registry.pull_secret if stack.registry.kind == "external" else None
     endpoints = {}
@@ -44,7 +44,8 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
         selector = {POOL_LABEL: p.shape.key, ACCELERATOR_LABEL: p.accelerator or ""} if p.shape else {}
         args = ModelServerArgs(p, stack.serving, selector, stack.addons.prometheus_url, pull_secret,
                                stack.image("storage_initializer"), stack.alerts.alertmanager_receiver,
-                               stack.capture_url, gpu_label, stack.addons.monitoring_namespace)
+                               stack.capture_url, gpu_label, stack.addons.monitoring_namespace,
+                               dict(stack.addons.monitor_labels))
         server = ModelServer(p.name, args, server_opts)
         endpoints[p.model] = server.url
     return endpoints

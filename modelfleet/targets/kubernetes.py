@@ -9,6 +9,8 @@ would is left out with a warning, never emitted as a query that cannot match.
 
 from __future__ import annotations
 
+from modelfleet.environment import KubernetesStack
+from modelfleet.placed import Placement
 from modelfleet.plan import Diagnostic
 from modelfleet.promql import ALERT_SERIES, METRIC_SERIES, missing_signals
 from modelfleet.runtimes import RuntimeProfile, profile_for
@@ -102,3 +104,15 @@ def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
                     f"KServe has no TGI runtime: the model is served by {profile.kserve_runtime} (its own server, not TGI). "
                     "To run TGI itself on KServe, set serving.image to a TGI image")
     return out
+
+
+def monitoring_stack_diagnostics(stack: KubernetesStack, placements: list[Placement]) -> list[Diagnostic]:
+    """An existing kube-prometheus-stack ignores monitors and rules without its release label."""
+    a = stack.addons
+    if a.prometheus_operator == "present" and not a.monitor_labels and any(p.spec.monitoring.enabled for p in placements):
+        return [Diagnostic("warning", "", "modelfleet:addons.monitor_labels",
+                           "Prometheus is assumed present, but the PodMonitors and PrometheusRules carry no label it selects: "
+                           "kube-prometheus-stack picks up only objects labelled release=<its release name> by default, so "
+                           "nothing would be scraped or alerted on. To fix: set modelfleet:addons.monitor_labels "
+                           "(e.g. {release: kube-prometheus-stack}), or prometheus_operator: install")]
+    return []
