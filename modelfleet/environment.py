@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from modelfleet.errors import Problem, SpecError
+from modelfleet.secret_refs import reference_problem
 from modelfleet.validation import custom_error, problems_from
 from modelfleet.yamlmarks import load_yaml
 
@@ -44,6 +45,83 @@ class RegistryConfig(_Frozen):
             raise custom_error("an external registry needs url", allowed="host[/path], e.g. harbor.lab.local/ml",
                                fix="add url to modelfleet:registry")
         return self
+
+
+class KubernetesSecretRef(_Frozen):
+    secret: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253, description="Secret name.")]
+    key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]+$", description="Key inside the Secret.")]
+    namespace: Annotated[str | None, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                                           description="Namespace holding the Secret; the stack copies it into each model namespace. "
+                                                       "Without it the Secret must exist in the model's namespace.")] = None
+
+
+class SecretRef(_Frozen):
+    """Where one logical secret lives: exactly one of the three stores."""
+
+    aws_secrets_manager: Annotated[str | None, Field(description="Secrets Manager secret ARN.")] = None
+    key_vault: Annotated[str | None, Field(description="Key Vault secret URI https://<vault>.vault.azure.net/secrets/<name>[/<version>].")] = None
+    kubernetes: Annotated[KubernetesSecretRef | None, Field(description="A Kubernetes Secret and key.")] = None
+
+    @model_validator(mode="after")
+    def _one_store(self) -> SecretRef:
+        stores = [name for name in ("aws_secrets_manager", "key_vault", "kubernetes") if getattr(self, name) is not None]
+        if len(stores) != 1:
+            raise custom_error(f"a secret reference names {len(stores)} stores ({', '.join(stores) or 'none'})",
+                               allowed="exactly one of aws_secrets_manager: <ARN>, key_vault: <secret URI>, "
+                                       "kubernetes: {secret, key}",
+                               fix="keep one store per logical secret")
+        problem = reference_problem(self.aws_secrets_manager, self.key_vault)
+        if problem is not None:
+            message, allowed, fix = problem
+            raise custom_error(message, allowed=allowed, fix=fix)
+        return self
+
+    @property
+    def store(self) -> str:
+        return "aws_secrets_manager" if self.aws_secrets_manager else "key_vault" if self.key_vault else "kubernetes"
+
+    def describe(self) -> str:
+        """The reference as a reviewer reads it (never a value)."""
+        if self.kubernetes is not None:
+            k = self.kubernetes
+            return f"kubernetes Secret {k.namespace + '/' if k.namespace else ''}{k.secret} key {k.key}"
+        return f"{self.store} {self.aws_secrets_manager or self.key_vault}"
+
+
+class MlflowConfig(_Frozen):
+    tracking_uri: Annotated[str, Field(min_length=1, description="MLflow tracking/registry URI that resolves models:/ URIs: "
+                                                                  "a sqlite registry (sqlite:///…) is read at preview "
+                                                                  "time; an http(s) server is asked at start by an init step.")]
+
+
+class ArtifactStore(_Frozen):
+    """How serving pods reach the model store."""
+
+    kms_key_arn: Annotated[str | None, Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[-a-f0-9]+$",
+                                             description="KMS key encrypting the model bucket: model roles may decrypt with it.")] = None
+    storage_accounts: Annotated[dict[str, str], Field(description="az:// storage account name -> its Azure resource id, so the "
+                                                                  "model identity's role assignment is scoped to the model's container.")] = {}
+    credentials_secret: Annotated[str | None, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+                                                    description="On-prem: a Secret (in each model namespace) whose keys are the "
+                                                                "model store's credential variables, mounted as env by the fetch step.")] = None
+
+    @model_validator(mode="after")
+    def _account_ids(self) -> ArtifactStore:
+        for account, rid in self.storage_accounts.items():
+            if not re.match(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/" + re.escape(account) + "$",
+                            rid, re.IGNORECASE):
+                raise custom_error(f"storage_accounts.{account} is {rid!r}, not the resource id of storage account {account!r}",
+                                   allowed="/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<account>",
+                                   fix="copy the id from `az storage account show -n <account> --query id`")
+        return self
+
+
+class ExternalSecrets(_Frozen):
+    """External Secrets Operator: secrets reach model namespaces as ExternalSecrets, never through Pulumi."""
+
+    store: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", description="SecretStore / ClusterSecretStore name.")]
+    kind: Annotated[Literal["ClusterSecretStore", "SecretStore"], Field(description="Kind of the store.")] = "ClusterSecretStore"
+    refresh: Annotated[str, Field(pattern=r"^[0-9]+[smh]$", description="refreshInterval of each ExternalSecret.")] = "1h"
 
 
 class Budget(_Frozen):
@@ -152,6 +230,8 @@ class EksCluster(_Frozen):
     def node_provisioner(self) -> Literal["karpenter", "managed"]:
         """karpenter unless the stack says managed; existing clusters default to managed node groups."""
         return self.nodes or ("karpenter" if self.create else "managed")
+    identity: Annotated[Literal["pod_identity", "irsa"], Field(description="How model pods get their IAM role: EKS Pod Identity "
+                                                                           "(the agent add-on) or IRSA (the cluster's OIDC provider).")] = "pod_identity"
 
 
 class AksCluster(_Frozen):
@@ -178,7 +258,10 @@ class _StackBase(_Frozen):
     owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
                                 description="Owner label/tag of shared resources (node pools, registries, add-ons).")] = "ml-platform"
     region: Annotated[str | None, Field(description="aws:region or azure-native:location.")] = None
-    images: Annotated[dict[str, str], Field(description="Image overrides by runtime (vllm, tgi, ...) or component (device_plugin, storage_initializer), e.g. digest-pinned mirrors.")] = {}
+    images: Annotated[dict[str, str], Field(description="Image overrides by runtime (vllm, tgi, ...) or component (device_plugin, storage_initializer, mlflow_fetch), e.g. digest-pinned mirrors.")] = {}
+    secrets: Annotated[dict[str, SecretRef], Field(description="Logical secret name -> where it lives on this platform.")] = {}
+    mlflow: Annotated[MlflowConfig | None, Field(description="MLflow tracking URI for models:/ URIs.")] = None
+    artifact_store: Annotated[ArtifactStore, Field(description="Model store access: KMS key, Azure storage accounts, on-prem credentials Secret.")] = ArtifactStore()
     stable: Annotated[dict[str, Stable], Field(description="Per model, the version that serves all traffic (written by "
                                                            "`modelfleet promote` / `abort`, not by hand).")] = {}
 
@@ -205,6 +288,7 @@ class KubernetesStack(_StackBase):
     addons: Annotated[Addons, Field(description="Add-ons installed by the stack or assumed present.")] = Addons()
     capture_url: Annotated[str | None, Field(pattern=r"^https?://",
                                              description="HTTP sink for KServe's payload logger: data capture on kserve stacks.")] = None
+    external_secrets: Annotated[ExternalSecrets | None, Field(description="External Secrets Operator store that serves modelfleet:secrets.")] = None
 
 
 class SageMakerStack(_StackBase):
@@ -212,6 +296,8 @@ class SageMakerStack(_StackBase):
     subnet_ids: Annotated[tuple[str, ...], Field(description="Private subnets: VPC config and network isolation.")] = ()
     security_group_ids: Annotated[tuple[str, ...], Field(description="Security groups for the VPC config.")] = ()
     kms_key_arn: Annotated[str | None, Field(description="KMS key for endpoint storage and data capture.")] = None
+    pull_through: Annotated[dict[str, str], Field(description="Upstream registry host -> logical secret (modelfleet:secrets) holding "
+                                                              "its credential, for ECR pull-through cache rules that need one.")] = {}
 
 
 class Workspace(_Frozen):

@@ -20,6 +20,7 @@ from modelfleet.rollout import RolloutPlan, rollout_for
 from modelfleet.spec import ModelSpec
 
 if TYPE_CHECKING:
+    from modelfleet.artifacts import ArtifactPlan
     from modelfleet.catalog import Offer, Requirement
 
 
@@ -65,6 +66,7 @@ class Placement:
     names: dict[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
     rollout: RolloutPlan | None = None
+    artifact: ArtifactPlan | None = None
 
     @property
     def peak_gpus(self) -> int:
@@ -155,7 +157,20 @@ def placement_for(spec: ModelSpec, stack: AnyStack, target: str, *, accelerator:
                   names: dict[str, str] | None = None) -> Placement:
     """A Placement with everything every target fills the same way (identity, labels, tags,
     replica bounds from the spec, image) and the target's own choices passed in."""
+    from modelfleet.artifacts import artifact_plan
+    from modelfleet.naming import fit
+
     name = name or spec.name
+    names = dict(names or {})
+    if target in ("onprem", "eks", "aks"):
+        names.setdefault("namespace", name if namespace is None else namespace)
+        names.setdefault("service_account", name)
+        if target == "eks":
+            names.setdefault("model_role", fit(f"{stack.stack}-{spec.name}-model", 64, invalid=r"[^A-Za-z0-9+=,.@_-]"))
+        if target == "aks":
+            names.setdefault("model_identity", fit(f"{stack.stack}-{spec.name}-model", 128))
+    artifact, problems = artifact_plan(spec, stack, target, names)
+    diagnostics = [*diagnostics, *problems]
     return Placement(
         model=spec.name, version=spec.version, spec=spec, stack=stack.stack, target=target,
         environment=stack.environment, name=name, namespace=name if namespace is None else namespace,
@@ -164,6 +179,6 @@ def placement_for(spec: ModelSpec, stack: AnyStack, target: str, *, accelerator:
         min_replicas=spec.autoscaling.floor if min_replicas is None else min_replicas,
         max_replicas=spec.autoscaling.max_replicas if max_replicas is None else max_replicas,
         image=image if image is not None else default_image(spec, stack),
-        shape=shape, offer=offer, names=dict(names or {}), diagnostics=tuple(diagnostics),
-        rollout=rollout_for(spec, stack),
+        shape=shape, offer=offer, names=names, diagnostics=tuple(diagnostics),
+        rollout=rollout_for(spec, stack), artifact=artifact,
     )

@@ -154,7 +154,8 @@ def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacemen
     config = {"environment": stack.environment, "target": target_of(stack), "region": stack.region,
               "models": [p.model for p in sp.placements], "stack_settings": stack.model_dump(mode="json"),
               # every rollout in progress (or aborted): versions, split, bake, rollback wiring
-              "rollouts": [p.rollout.as_dict() for p in sp.placements if p.rollout is not None and p.rollout.active]}
+              "rollouts": [p.rollout.as_dict() for p in sp.placements if p.rollout is not None and p.rollout.active],
+              "artifacts": {p.model: p.artifact.as_dict() for p in sp.placements if p.artifact is not None}}
     return ResourcePlan(stack=stack.stack, platform=stack.platform, environment=stack.environment,
                         resources=tuple(sorted(resources, key=lambda r: r.urn)), diagnostics=sp.diagnostics, outputs=endpoints, config=config)
 

@@ -107,6 +107,14 @@ def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
         tree.add(Text.assemble(("endpoint", "green"), f" {model}: {url}"))
     for rollout in plan.config.get("rollouts", []):
         tree.add(Text.assemble(("rollout", "magenta"), f" {rollout_line(rollout)}"))
+    for model, weights in sorted((plan.config.get("artifacts") or {}).items()):
+        # plain Text: URIs and references are user input, never Rich markup
+        branch = tree.add(Text.assemble(("weights", "blue"), f" {model}: {weights['source']} → {weights['how']}"))
+        branch.add(Text(f"identity: {weights['identity']}"))
+        for use in weights["secrets"]:
+            branch.add(Text(f"secret: {use['env']} ← {use['secret']} ({use['reference']})"))
+        for note in weights.get("notes", []):
+            branch.add(Text(f"note: {note}"))
     for d in plan.diagnostics:
         colour = "red" if d.level == "error" else "yellow"
         tree.add(Text.assemble((d.level, colour), " ", ": ".join(p for p in (d.model, d.field, d.message) if p)))
@@ -125,6 +133,8 @@ def preview_json(plans: list[ResourcePlan], costs: dict[str, dict[str, str]] | N
             "diagnostics": [d.as_dict() for d in plan.diagnostics],
             "endpoints": dict(sorted(plan.outputs.items())),
             "rollouts": plan.config.get("rollouts", []),
+            # per model: where the weights come from, how, under which identity, which secrets (references only)
+            "models": [{"model": model, **weights} for model, weights in sorted((plan.config.get("artifacts") or {}).items())],
         }
         if costs and plan.stack in costs:
             entry["cost"] = costs[plan.stack]

@@ -21,12 +21,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from modelfleet import catalog, profiles
 from modelfleet.errors import CatalogError, Problem, SpecError
+from modelfleet.uris import carries_credentials, uri_problem
 from modelfleet.validation import custom_error, problems_from
 from modelfleet.yamlmarks import Marks, load_yaml
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 URI_SCHEMES = ("s3://", "az://", "gs://", "hf://", "oci://", "pvc://", "models:/", "file://")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 MAX_NAME = 40
 MAX_GPUS_PER_REPLICA = 16
 
@@ -57,6 +60,10 @@ class ModelSource(_Frozen):
         if not uri.startswith(URI_SCHEMES) or uri in URI_SCHEMES:
             raise custom_error(f"unsupported model URI {uri!r}", allowed=" ".join(URI_SCHEMES),
                                fix="point model.uri at one of the supported stores, e.g. s3://bucket/prefix/")
+        problem = uri_problem(uri)
+        if problem is not None:
+            message, allowed, fix = problem
+            raise custom_error(message, allowed=allowed, fix=fix, redact=carries_credentials(uri))
         return uri
 
 
@@ -70,7 +77,9 @@ class Serving(_Frozen):
     image: Annotated[str | None, Field(description="Container image; resolved per platform unless runtime is custom.")] = None
     port: Annotated[int | None, Field(ge=1, le=65535, description="Port the server listens on; default: the runtime's own (runtime profile). KServe's built-in runtimes always listen on theirs.")] = None
     args: Annotated[tuple[str, ...], Field(description="Extra arguments for the server; flags the runtime profile sets (port, model location, metrics port) are not allowed.")] = ()
-    env: Annotated[dict[str, str], Field(description="Environment variables for the server.")] = {}
+    env: Annotated[dict[str, str], Field(description="Environment variables for the server (no credentials: use secret_env).")] = {}
+    secret_env: Annotated[dict[str, str], Field(description="Environment variables filled from secrets: ENV -> logical secret name, "
+                                                            "which each stack maps in modelfleet:secrets.")] = {}
     health: Annotated[Health, Field(description="Readiness/liveness probe.")] = Health()
 
     @field_validator("env", mode="before")
@@ -92,6 +101,26 @@ class Serving(_Frozen):
                                allowed=f"any {runtime} flag except {', '.join(sorted({f for _, f in conflicts}))}",
                                fix="remove the argument; set serving.port for the port, and model.uri for the model location")
         return args
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, mapping: dict[str, str]) -> dict[str, str]:
+        for env, logical in mapping.items():
+            if not ENV_NAME_RE.match(env):
+                raise custom_error(f"secret_env key {env!r} is not an environment variable name", allowed="[A-Za-z_][A-Za-z0-9_]*",
+                                   fix="name the variable the server reads, e.g. HF_TOKEN")
+            if not SECRET_NAME_RE.match(logical):
+                raise custom_error(f"secret_env.{env} names logical secret {logical!r}",
+                                   allowed="a logical name: lowercase letters, digits, '-' and '.', e.g. hf-token",
+                                   fix="use the logical name that modelfleet:secrets maps in each stack")
+        return mapping
+
+    @model_validator(mode="after")
+    def _env_not_twice(self) -> Serving:
+        both = sorted(set(self.env) & set(self.secret_env))
+        if both:
+            raise custom_error(f"{', '.join(both)} set in both serving.env and serving.secret_env", allowed="each variable in one of the two",
+                               fix="keep the secret_env entry and remove the literal from serving.env")
+        return self
 
     @model_validator(mode="after")
     def _custom_needs_image(self) -> Serving:

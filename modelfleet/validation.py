@@ -102,11 +102,17 @@ def problems_from(
         value = None if error["type"] == "missing" else error.get("input")
         if isinstance(value, dict) and error["type"] not in ("model_type", "dict_type"):
             value = None
+        if (error.get("ctx") or {}).get("redact"):
+            value = "<redacted: looks like a credential>"  # never echo a secret into logs or CI annotations
         problems.append(Problem(file, message, line=line, column=column, field=".".join(map(str, doc_path)),
                                 value=value, allowed=allowed, fix=fix))
     return problems
 
 
-def custom_error(message: str, *, allowed: str = "", fix: str = "") -> PydanticCustomError:
-    """Raise inside validators so the message, allowed values and fix reach the user intact."""
-    return PydanticCustomError("value_error", message.replace("{", "(").replace("}", ")"), {"allowed": allowed, "fix": fix})
+def custom_error(message: str, *, allowed: str = "", fix: str = "", redact: bool = False) -> PydanticCustomError:
+    """Raise inside validators so the message, allowed values and fix reach the user intact;
+    `redact` keeps the offending value (a credential) out of the reported problem."""
+    ctx: dict[str, Any] = {"allowed": allowed, "fix": fix}
+    if redact:
+        ctx["redact"] = True
+    return PydanticCustomError("value_error", message.replace("{", "(").replace("}", ")"), ctx)

@@ -23,6 +23,7 @@ STACKS = {
   aws:region: us-east-1
   modelfleet:environment: dev
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:cluster: {kind: eks, name: ml-dev, create: true}
   modelfleet:registry: {kind: ecr}
   modelfleet:models: ["llama3-8b-*", "resnet50-*", "fraud-*"]
@@ -31,6 +32,7 @@ STACKS = {
   aws:region: us-east-1
   modelfleet:environment: prod
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:serving: kserve
   modelfleet:cluster: {kind: eks, name: ml-prod, ami: bottlerocket}
   modelfleet:registry: {kind: ecr, keep_images: 40, kms_key_arn: "KMS"}

@@ -27,6 +27,7 @@ EKS_DEV = stack("""
   aws:region: us-east-1
   modelfleet:environment: dev
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:cluster: {kind: eks, name: ml-dev}
   modelfleet:registry: {kind: ecr}
 """, "eks-dev")
@@ -82,6 +83,7 @@ def test_eks_no_offer_in_region_names_model_region_and_alternatives():
   aws:region: af-south-1
   modelfleet:environment: prod
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:cluster: {kind: eks, name: ml}
   modelfleet:registry: {kind: ecr}
   modelfleet:models: [llama3-70b-instruct]
@@ -98,6 +100,7 @@ def test_eks_existing_cluster_needs_a_name():
   aws:region: us-east-1
   modelfleet:environment: prod
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:cluster: {kind: eks}
   modelfleet:registry: {kind: ecr}
 """)
@@ -146,7 +149,7 @@ name: q
 version: "1"
 owner: t
 model: {uri: "hf://org/model", framework: huggingface}
-serving: {runtime: tgi}
+serving: {runtime: triton}
 resources: {accelerator: T4}
 autoscaling: {metric: queue_depth, target: 5}
 network: {public: true, auth: none}

@@ -7,6 +7,7 @@ in a scratch project: the bundled specs plus probes, and stack files written her
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -68,6 +69,7 @@ STACKS = {
   azure-native:location: eastus
   modelfleet:environment: dev
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:serving: deployment
   modelfleet:cluster: {kind: aks, name: ml-aks-dev, resource_group: ml-dev-rg}
   modelfleet:registry: {kind: acr}
@@ -81,11 +83,14 @@ STACKS = {
 def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
     project = tmp_path_factory.mktemp("azure-monitoring")
     shutil.copytree(ROOT / "model_specs", project / "model_specs")
+    for bundled_spec in (project / "model_specs").glob("*.yaml"):
+        # Azure ML registers models from Blob storage only: the bundled weights, copied there
+        bundled_spec.write_text(bundled_spec.read_text().replace("s3://acme-models/", "az://acmemodels/models/"))
     for name, text in PROBES.items():
         (project / "model_specs" / f"{name}.yaml").write_text(text)
     (project / "stacks").mkdir()
     text = (ROOT / "stacks" / "Pulumi.azureml-prod.yaml").read_text()
-    text = text.replace('modelfleet:models: ["*"]', 'modelfleet:models: ["llama3-*", "resnet50-*", "tuned-*", "quiet-*"]')
+    text = re.sub(r"modelfleet:models: \[.*", 'modelfleet:models: ["llama3-*", "resnet50-*", "tuned-*", "quiet-*"]', text)
     text += "  modelfleet:stable: {llama3-8b-chat: 1.3.2, llama3-70b-instruct: 2.0.1}\n"  # a canary in progress
     (project / "stacks" / "Pulumi.azureml-prod.yaml").write_text(text)
     for name, text in STACKS.items():
@@ -185,7 +190,7 @@ def test_cpu_only_models_alert_on_cpu_saturation(plans):
 
 def test_sized_rate_follows_littles_law_for_concurrency_targets():
     spec = ModelSpec.model_validate({
-        "name": "m", "version": "1", "owner": "t", "model": {"uri": "az://a/b/", "framework": "onnx", "size_gib": 1},
+        "name": "m", "version": "1", "owner": "t", "model": {"uri": "az://acmemodels/models/b/", "framework": "onnx", "size_gib": 1},
         "serving": {"runtime": "triton"}, "resources": {"accelerator": "none", "cpu": 2, "memory_gib": 4},
         "autoscaling": {"metric": "concurrency", "target": 8}, "monitoring": {"alerts": {"latency_p99_ms": 2000}}})
     # 8 requests in flight for at most 2 s each → ≥ 4 requests/s = 240/min per instance

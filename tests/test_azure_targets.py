@@ -26,6 +26,8 @@ from modelfleet.targets.azureml import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = load_specs(spec_paths(ROOT / "model_specs"))
+# the bundled specs with their weights copied to Blob storage: Azure ML registers models from Azure storage only
+AZ_SPECS = [parse_spec(f.path.read_text().replace("s3://acme-models/", "az://acmemodels/models/"), str(f.path)) for f in SPECS]
 
 
 def aks_stack(environment: str = "prod", location: str = "eastus", extra: str = ""):
@@ -33,6 +35,7 @@ def aks_stack(environment: str = "prod", location: str = "eastus", extra: str = 
   azure-native:location: {location}
   modelfleet:environment: {environment}
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {{tracking_uri: "https://mlflow.example.com"}}
   modelfleet:serving: kserve
   modelfleet:cluster: {{kind: aks, name: ml-aks, resource_group: ml-rg}}
   modelfleet:registry: {{kind: acr}}
@@ -55,7 +58,7 @@ def spec(**resources: object):
     return parse_spec(f"""name: probe
 version: "1"
 owner: t
-model: {{uri: "s3://b/m/", framework: onnx}}
+model: {{uri: "az://acmemodels/models/m/", framework: onnx}}
 serving: {{runtime: triton}}
 resources: {{accelerator: {acc}, cpu: {resources.get("cpu", 4)}, memory_gib: {resources.get("memory_gib", 16)}}}
 {extra}
@@ -80,7 +83,7 @@ def test_bundled_specs_place_on_aks_prod_with_the_expected_vm_sizes():
 
 
 def test_bundled_specs_place_on_azureml_prod():
-    sp = place_stack(azureml_stack(), SPECS)
+    sp = place_stack(azureml_stack(), AZ_SPECS)
     assert not sp.errors, sp.errors
     placed = by_model(sp)
     assert placed["llama3-8b-chat"].offer.platform == "azureml"
@@ -134,7 +137,7 @@ def test_missing_location_is_an_error():
 
 
 def test_scale_to_zero_on_azureml_says_why_and_what_instead():
-    sp = place_stack(azureml_stack(environment="dev"), [f for f in SPECS if f.name == "llama3-8b-chat"])
+    sp = place_stack(azureml_stack(environment="dev"), [f for f in AZ_SPECS if f.name == "llama3-8b-chat"])
     [error] = sp.errors
     assert error.field == "autoscaling.scale_to_zero"
     assert "keep at least one instance" in error.message
@@ -158,11 +161,13 @@ def test_spot_on_azureml_is_a_warning_and_places_on_demand():
     assert not by_model(sp)["probe"].shape.spot
 
 
-def test_azureml_fallbacks_for_non_azure_weights_and_server_args_are_warnings():
+def test_azureml_refuses_weights_it_cannot_register_and_keeps_the_args_fallback():
     sp = place_stack(azureml_stack(), [f for f in SPECS if f.name == "llama3-8b-chat"])
-    warnings = {d.field: d.message for d in sp.diagnostics if d.level == "warning"}
-    assert "MODEL_URI" in warnings["model.uri"] and "az://" in warnings["model.uri"]
-    assert "SERVING_ARGS" in warnings["serving.args"]
+    [error] = [d for d in sp.errors if d.field == "model.uri"]
+    assert "s3://acme-models/llama3-8b-instruct/1.4.0/" in error.message and "az://" in error.message
+    assert not [d for d in sp.diagnostics if d.level == "warning" and d.field == "model.uri"], "no warning promising a download"
+    sp = place_stack(azureml_stack(), [f for f in AZ_SPECS if f.name == "llama3-8b-chat"])
+    assert "SERVING_ARGS" in {d.field: d.message for d in sp.diagnostics if d.level == "warning"}["serving.args"]
 
 
 def test_existing_aks_cluster_needs_name_and_resource_group():
@@ -170,6 +175,7 @@ def test_existing_aks_cluster_needs_name_and_resource_group():
   azure-native:location: eastus
   modelfleet:environment: prod
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:cluster: {kind: aks, name: ml-aks}
   modelfleet:registry: {kind: acr}
 """, "Pulumi.x.yaml")

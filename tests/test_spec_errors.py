@@ -41,6 +41,7 @@ STACK = """\
 config:
   modelfleet:environment: dev
   modelfleet:platform: kubernetes
+  modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:serving: deployment
   modelfleet:cluster:
     kind: onprem

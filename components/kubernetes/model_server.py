@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubernetes import autoscaling, kserve_autoscaling, monitoring, pod
+from components.kubernetes import artifacts, autoscaling, kserve_autoscaling, monitoring, pod
 from components.kubernetes.objects import (
     GPU_RESOURCE,
     KSERVE_API,
@@ -47,7 +47,11 @@ class ModelServerArgs:
     capture_url: sink of KServe's payload logger when the model samples requests;
     gpu_namespace_label: label carrying the pod namespace on DCGM series;
     monitoring_namespace: namespace Prometheus scrapes from (admitted to the metrics port);
-    monitor_labels: extra labels on the PodMonitor and PrometheusRule (Prometheus' selectors)."""
+    monitor_labels: extra labels on the PodMonitor and PrometheusRule (Prometheus' selectors);
+    fetch_images: overrides of the pinned fetch images by family (modelfleet:images);
+    service_account_annotations / pod_labels: workload identity wiring (IRSA role ARN, Azure
+    workload identity client id and label); secrets: a callable (name, opts) -> resources that
+    creates the model's Secrets in its namespace, which the pods wait for."""
 
     placement: Placement
     engine: str = "deployment"
@@ -60,6 +64,10 @@ class ModelServerArgs:
     gpu_namespace_label: str = "namespace"
     monitoring_namespace: str = "monitoring"
     monitor_labels: dict[str, str] = field(default_factory=dict)
+    fetch_images: dict[str, str] = field(default_factory=dict)
+    service_account_annotations: dict[str, Any] = field(default_factory=dict)
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    secrets: Any = None
 
 
 # Knative/KServe route through the queue-proxy sidecar: its data (8012, 8022) and metrics (9090, 9091) ports
@@ -110,9 +118,14 @@ class ModelServer(pulumi.ComponentResource):
             k8s.core.v1.ConfigMap(f"{name}-runtime-config", metadata=metadata(pod.runtime_config_name(p), p.namespace, p.labels),
                                   data=config_files, opts=self._in_ns)
         k8s.core.v1.ServiceAccount(  # type: ignore[call-overload]
-            f"{name}-sa", metadata=metadata(p.name, p.namespace, p.labels),
+            f"{name}-sa", metadata=metadata(p.name, p.namespace, p.labels, **annotated(args.service_account_annotations)),
             automount_service_account_token=False, opts=self._in_ns,
         )
+        if args.secrets is not None:
+            made = args.secrets(name, self._in_ns)
+            if made:
+                # pods reference these Secrets by name: create them first
+                self._in_ns = pulumi.ResourceOptions.merge(self._in_ns, pulumi.ResourceOptions(depends_on=made))
         if p.gpus_per_replica:
             k8s.core.v1.ResourceQuota(  # type: ignore[call-overload]
                 f"{name}-gpu-quota",
@@ -149,7 +162,8 @@ class ModelServer(pulumi.ComponentResource):
             "serviceAccountName": p.name,
             "automountServiceAccountToken": False,
             "securityContext": pod_security_context(),
-            "initContainers": pod.init_containers(p, args.storage_initializer_image),
+            "initContainers": pod.init_containers(p, {**({"storage_initializer": args.storage_initializer_image}
+                                                          if args.storage_initializer_image else {}), **args.fetch_images}),
             "containers": [pod.serving_container(p, self.profile)],
             "volumes": pod.volumes(p, self.profile),
             "terminationGracePeriodSeconds": 60,
@@ -174,7 +188,7 @@ class ModelServer(pulumi.ComponentResource):
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "progressDeadlineSeconds": spec.serving.health.initial_delay_s + 60 * max(spec.rollout.bake_minutes, 5),
-                "template": {"metadata": {"labels": p.labels}, "spec": pod_spec},
+                "template": {"metadata": {"labels": {**p.labels, **args.pod_labels}}, "spec": pod_spec},
             },
             # HPA/KEDA change spec.replicas; IaC must not fight the autoscaler
             opts=pulumi.ResourceOptions.merge(self._in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
@@ -227,18 +241,22 @@ class ModelServer(pulumi.ComponentResource):
             "securityContext": pod_spec["securityContext"],
             **{k: pod_spec[k] for k in ("tolerations", "nodeSelector", "imagePullSecrets", "affinity") if k in pod_spec},
         }
+        if args.pod_labels:
+            predictor["labels"] = dict(args.pod_labels)
         if args.capture_url and spec.monitoring.enabled and spec.monitoring.data_capture.sample_percent > 0:
             predictor["logger"] = {"mode": "all", "url": args.capture_url}
         if spec.rollout.strategy in ("canary", "blue_green"):
             predictor["canaryTrafficPercent"] = spec.rollout.canary_percent if spec.rollout.strategy == "canary" else 0
+        storage_uri = artifacts.kserve_storage(p)
+        fetch = pod_spec["initContainers"]
         if profile.engine == "kserve":
             # a KServe ServingRuntime supplies image, port and its own args; the storage initializer
-            # fetches storageUri; probes are the runtime's, on the runtime's port
+            # fetches storageUri (KServe's schemes); probes are the runtime's, on the runtime's port
             model_format = runtime_data()["kserve_model_format"][spec.serving.runtime]
             predictor["model"] = {
                 "modelFormat": {"name": model_format},
                 "runtime": profile.kserve_runtime,
-                "storageUri": spec.model.uri,
+                **({"storageUri": storage_uri} if storage_uri else {}),
                 "args": [*profile.extra_args, *spec.serving.args],
                 "env": container["env"],
                 "resources": container["resources"],
@@ -247,11 +265,22 @@ class ModelServer(pulumi.ComponentResource):
                 "livenessProbe": container["livenessProbe"],
             }
             self._runtime_config_volume(predictor, predictor["model"], pod_spec)
+            target = predictor["model"]
         else:
             kserve_container = {**container, "name": KSERVE_CONTAINER}
             kserve_container.pop("volumeMounts")
             self._runtime_config_volume(predictor, kserve_container, pod_spec)
+            if storage_uri:
+                # KServe injects its storage initializer for a custom container that names STORAGE_URI
+                kserve_container["env"] = [*kserve_container["env"], {"name": "STORAGE_URI", "value": storage_uri}]
             predictor["containers"] = [kserve_container]
+            target = kserve_container
+        if fetch:
+            # our fetch step (MLflow's client against a tracking server) fills the model volume the server mounts
+            predictor["initContainers"] = fetch
+            keep = {"model", "tmp", "cache"}
+            predictor["volumes"] = [*predictor.get("volumes", []), *(v for v in pod_spec["volumes"] if v["name"] in keep)]
+            target["volumeMounts"] = [*target.get("volumeMounts", []), artifacts.model_mount(p)]
         annotations["serving.kserve.io/enable-prometheus-scraping"] = "true"
         k8s.apiextensions.CustomResource(
             f"{name}-inferenceservice",

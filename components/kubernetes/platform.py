@@ -18,6 +18,8 @@ from modelfleet import promql
 from modelfleet.environment import KubernetesStack, OnPremCluster
 from modelfleet.placement import StackPlacement
 
+FETCH_FAMILIES = ("storage_initializer", "mlflow_fetch")  # modelfleet:images keys that replace a pinned fetch image
+
 
 def addons_to_install(stack: KubernetesStack, sp: StackPlacement) -> tuple[str, ...]:
     """Helm add-ons this stack installs, limited to what its models need."""
@@ -45,7 +47,8 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
         args = ModelServerArgs(p, stack.serving, selector, stack.addons.prometheus_url, pull_secret,
                                stack.image("storage_initializer"), stack.alerts.alertmanager_receiver,
                                stack.capture_url, gpu_label, stack.addons.monitoring_namespace,
-                               dict(stack.addons.monitor_labels))
+                               dict(stack.addons.monitor_labels),
+                               fetch_images={k: v for k, v in stack.images.items() if k in FETCH_FAMILIES})
         server = ModelServer(p.name, args, server_opts)
         endpoints[p.model] = server.url
     return endpoints

@@ -6,14 +6,15 @@ requests = limits. Port, probes, metrics port and the runtime's own arguments co
 model's runtime profile (`modelfleet.runtimes`), so the container port, the Service, the
 probes and the scrape endpoint agree; a runtime that needs a config file to listen on all
 interfaces or to export metrics (TorchServe, TF Serving) gets it from a ConfigMap mounted
-read-only. The model reaches the pod through KServe's storage initializer (s3/gs/az/hf
-URIs) or a read-only PVC mount (pvc://).
+read-only. How the model reaches the pod (fetch step, volume, secret environment) is
+`components.kubernetes.artifacts`, from the placement's artifact plan.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from components.kubernetes import artifacts
 from components.kubernetes.objects import (
     CACHE_DIR,
     METRICS_PORT_NAME,
@@ -24,12 +25,9 @@ from components.kubernetes.objects import (
     gpu_tolerations,
     pull_policy,
     resources_for,
-    runtime_data,
 )
 from modelfleet.placement import Placement
 from modelfleet.runtimes import RuntimeProfile
-
-FETCHED_SCHEMES = ("s3://", "gs://", "az://", "hf://")
 
 
 def server_args(p: Placement, profile: RuntimeProfile) -> list[str]:
@@ -70,11 +68,12 @@ def runtime_config_name(p: Placement) -> str:
     return f"{p.name}-runtime-config"
 
 
-def container_env(p: Placement) -> list[dict[str, str]]:
+def container_env(p: Placement) -> list[dict[str, Any]]:
+    """Literal variables (sorted), then `serving.secret_env` as secret references."""
     env = {"HOME": CACHE_DIR, "HF_HOME": f"{CACHE_DIR}/hf", "XDG_CACHE_HOME": CACHE_DIR, "MODEL_DIR": MODEL_DIR,
            "MODEL_NAME": p.model, "MODEL_VERSION": p.version}
     env.update(p.spec.serving.env)
-    return [{"name": k, "value": v} for k, v in sorted(env.items())]
+    return [*({"name": k, "value": v} for k, v in sorted(env.items())), *artifacts.secret_env(p)]
 
 
 def serving_container(p: Placement, profile: RuntimeProfile) -> dict[str, Any]:
@@ -90,7 +89,7 @@ def serving_container(p: Placement, profile: RuntimeProfile) -> dict[str, Any]:
         "resources": resources_for(r.cpu, r.memory_gib, p.gpus_per_replica, scratch_gib(p)),
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": CACHE_DIR},
-                         {"name": "model", "mountPath": MODEL_DIR, "readOnly": True}],
+                         artifacts.model_mount(p)],
         **probes(p, profile),
     }
     if profile.config_file:
@@ -107,14 +106,7 @@ def scratch_gib(p: Placement) -> float:
 
 
 def volumes(p: Placement, profile: RuntimeProfile) -> list[dict[str, Any]]:
-    uri = p.spec.model.uri
-    model: dict[str, Any]
-    if uri.startswith("pvc://"):
-        claim, _, _ = uri[len("pvc://"):].partition("/")
-        model = {"name": "model", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}}
-    else:
-        model = {"name": "model", "emptyDir": {"sizeLimit": f"{int(p.spec.model.size_gib * 1.2) + 1}Gi"}}
-    out = [{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}, model]
+    out = [{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}, artifacts.model_volume(p)]
     if profile.config_file:
         out.append({"name": RUNTIME_CONFIG_VOLUME, "configMap": {"name": runtime_config_name(p)}})
     if p.gpus_per_replica:
@@ -122,20 +114,9 @@ def volumes(p: Placement, profile: RuntimeProfile) -> list[dict[str, Any]]:
     return out
 
 
-def init_containers(p: Placement, image: str | None = None) -> list[dict[str, Any]]:
-    """Download the model into the shared volume before the server starts (`image` overrides
-    the pinned storage-initializer image)."""
-    if not p.spec.model.uri.startswith(FETCHED_SCHEMES):
-        return []
-    return [{
-        "name": "fetch-model",
-        "image": image or runtime_data()["storage_initializer"],
-        "imagePullPolicy": pull_policy(image or runtime_data()["storage_initializer"]),
-        "args": [p.spec.model.uri, MODEL_DIR],
-        "resources": resources_for(1, 2, 0, scratch_gib(p)),
-        "securityContext": container_security_context(),
-        "volumeMounts": [{"name": "model", "mountPath": MODEL_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
-    }]
+def init_containers(p: Placement, images: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The model's fetch step before the server starts (`images` overrides the pinned fetch images)."""
+    return artifacts.init_containers(p, images)
 
 
 def scheduling(p: Placement, node_selector: dict[str, str]) -> dict[str, Any]:

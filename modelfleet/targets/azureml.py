@@ -33,7 +33,6 @@ ENDPOINT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 MAX_MIRROR_PERCENT = 50  # Azure ML mirrors at most half of the live traffic ("Mirror traffic" in the safe-rollout docs)
 # blue/green: a tenth of live requests exercises the idle slot without doubling the load behind it
 BLUE_GREEN_MIRROR_PERCENT = 10
-AZURE_READABLE = ("az://", "models:/")
 
 
 def endpoint_name(stack: str, model: str) -> str:
@@ -129,12 +128,6 @@ class AzureMLTarget(Target):
                                   "Entra ID token), or serve on AKS where an unauthenticated Service is possible"))
         if spec.spot:
             out.append(Diagnostic("warning", spec.name, "spot", f"{self.UNSUPPORTED['spot']}; the model runs on on-demand instances"))
-        if not spec.model.uri.startswith(AZURE_READABLE):
-            out.append(Diagnostic("warning", spec.name, "model.uri",
-                                  f"Azure ML registers and mounts models only from Azure storage (az://) or its MLflow registry "
-                                  f"(models:/); {spec.model.uri.split('://')[0]}:// weights are not registered and the serving "
-                                  "container gets MODEL_URI to download them with its own credentials (documented fallback). "
-                                  "To have Azure ML mount them: copy the weights to Blob storage and use az://"))
         if spec.monitoring.enabled:
             out.append(Diagnostic("warning", spec.name, "monitoring.alerts.error_rate_percent",
                                   "Azure Monitor metric alerts cannot divide one metric by another, so the error-rate alert "

@@ -54,7 +54,6 @@ class SageMakerTarget(Target):
         "spot": "SageMaker real-time endpoints bill on-demand only; spot capacity is for training jobs",
         "auth_none": "SageMaker endpoints are invoked through the SageMaker Runtime API, which always requires "
                      "AWS SigV4-signed requests from an IAM principal with sagemaker:InvokeEndpoint",
-        "non_s3": "SageMaker downloads model data only from Amazon S3 (ModelDataUrl)",
     }
 
     def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
@@ -72,9 +71,6 @@ class SageMakerTarget(Target):
                 "with modelfleet:models, or serve it from an EKS stack (KEDA scales Deployments to zero)")
         if a.metric == "queue_depth":
             add("error", "autoscaling.metric", f"{self.UNSUPPORTED['queue_depth']}. To fix: scale on concurrency or rps")
-        if not spec.model.uri.startswith("s3://"):
-            add("error", "model.uri", f"model.uri is {spec.model.uri!r}: {self.UNSUPPORTED['non_s3']}. "
-                "To fix: copy the artifacts to s3://<bucket>/<prefix>/ and point model.uri there")
         if spec.network.auth == "none":
             add("error", "network.auth", f"network.auth is none, but {self.UNSUPPORTED['auth_none']}. "
                 "To fix: set network.auth: token (callers sign with IAM credentials), or put an "
