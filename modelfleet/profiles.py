@@ -30,7 +30,6 @@ ENGINES = ("deployment", "kserve")
 # Prometheus data model: metric and label names (https://prometheus.io/docs/concepts/data_model/, v2.x/3.x)
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _MATCHER_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*')
-_SERIES_RE = re.compile(r"^\s*([^{\s]+)\s*(?:\{(.*)\})?\s*$", re.DOTALL)
 # factor from the runtime's latency unit to milliseconds (alerts are written in ms)
 TO_MS = {"seconds": 1000.0, "milliseconds": 1.0, "microseconds": 0.001}
 
@@ -48,12 +47,14 @@ class Series:
     @classmethod
     def parse(cls, text: str, kind: str = "counter", unit: str | None = None) -> Series:
         """`name` or `name{a="b",c=~"d.."}`; raises ValueError naming what is wrong."""
-        match = _SERIES_RE.match(text or "")
-        if not match:
-            raise ValueError(f"{text!r} is not a series: write a metric name, optionally with label matchers in braces")
-        name, body = match.group(1), match.group(2)
+        text = (text or "").strip()
+        name, brace, body = text.partition("{")
+        name = name.strip()
         if not METRIC_NAME_RE.match(name):
             raise ValueError(f"{name!r} is not a valid Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+        if brace and not body.rstrip().endswith("}"):
+            raise ValueError(f"label matchers of {text!r} are not closed with '}}'")
+        body = body.rstrip()[:-1] if brace else ""
         matchers: list[str] = []
         rest = (body or "").strip()
         while rest:

@@ -14,6 +14,37 @@ from rich.tree import Tree
 from modelfleet.plan import PlannedResource, ResourcePlan, as_int
 
 
+def _serving_signals(spec: dict[str, Any], predictor: dict[str, Any], meta: dict[str, Any]) -> list[str]:
+    """Where a model is scraped and what its autoscaler follows (PodMonitor, ScaledObject, HPA, InferenceService)."""
+    bits = []
+    for endpoint in spec.get("podMetricsEndpoints") or []:
+        port = endpoint.get("port")
+        if port is None:  # KServe runtime container: the address is relabelled to the metrics port
+            port = next((str(r.get("replacement", "")).rsplit(":", 1)[-1] for r in endpoint.get("relabelings") or []
+                         if r.get("targetLabel") == "__address__"), "?")
+        bits.append(f"scrape=port {port} {endpoint.get('path', '/metrics')}")
+    for trigger in spec.get("triggers") or []:
+        md = trigger.get("metadata") or {}
+        bits.append(f"scales on {md.get('query')} (KEDA, {trigger.get('metricType', 'AverageValue')} {md.get('threshold')})")
+    for metric in spec.get("metrics") or []:
+        resource = metric.get("resource") or {}
+        target = resource.get("target") or {}
+        if resource:
+            bits.append(f"scales on {resource.get('name')} {as_int(target.get('averageUtilization'))}% (HPA)")
+    annotations = meta.get("annotations") or {}
+    if predictor:
+        mode = annotations.get("serving.kserve.io/deploymentMode", "")
+        if "scaleMetric" in predictor:
+            by = "Knative" if mode == "Serverless" else "HPA"
+            unit = "%" if predictor["scaleMetric"] == "cpu" else ""
+            bits.append(f"scales on {predictor['scaleMetric']} {as_int(predictor.get('scaleTarget'))}{unit} ({by}, {mode})")
+        for metric in (predictor.get("autoScaling") or {}).get("metrics") or []:
+            external = metric.get("external") or {}
+            bits.append(f"scales on {(external.get('metric') or {}).get('query')} "
+                        f"(KEDA, {mode}, {(external.get('target') or {}).get('value')} per replica)")
+    return bits
+
+
 def _summary(r: PlannedResource) -> str:
     """A short line of what a reviewer looks for on this resource."""
     inputs = r.inputs
@@ -62,6 +93,7 @@ def _summary(r: PlannedResource) -> str:
         bits.append(f"alert: {inputs['description']}")
     if "taints" in spec:
         bits.append("taint=" + ",".join(f"{t.get('key')}={t.get('value')}:{t.get('effect')}" for t in spec["taints"]))
+    bits += _serving_signals(spec, predictor, inputs.get("metadata") or {})
     return "  ".join(bits)
 
 

@@ -252,7 +252,7 @@ def _series(key: str) -> Any:
             try:
                 profiles.Series.parse(value)
             except ValueError as e:
-                raise custom_error(f"monitoring.metrics.{key}: {e}", allowed='a Prometheus series: metric_name or metric_name{label="value",...}',
+                raise custom_error(str(e), allowed='a Prometheus series: metric_name or metric_name{label="value",...}',
                                    fix="write the series exactly as the server exports it on its metrics endpoint") from e
         return value
     return BeforeValidator(check)

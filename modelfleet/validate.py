@@ -32,6 +32,21 @@ def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path]
     return specs, stacks
 
 
+def _located(entry: dict[str, str], specs: dict[str, SpecFile]) -> str:
+    """A placement error as `file:line: field: stack 'S': message` when it names one model's spec field."""
+    spec = specs.get(entry["model"])
+    if spec is not None and entry["field"] and not entry["field"].startswith("modelfleet:"):
+        path = tuple(entry["field"].split("."))
+        line = spec.line_of(*path)
+        for env in (() if line is not None else spec.base.environments):
+            line = spec.line_of("environments", env, *path)
+            if line is not None:
+                break
+        where = f"{spec.path}:{line}" if line is not None else str(spec.path)
+        return f"{where}: {entry['field']}: stack {entry['stack']!r}: {entry['message']}"
+    return f"stack {entry['stack']!r}: {entry['model'] or '<stack>'}: {entry['field']}: {entry['message']}"
+
+
 def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
     spec_files, stack_files = _split(project_dir, paths)
     if paths and not stack_files and not any(p.is_dir() for p in paths):
@@ -62,6 +77,6 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
             entry = {"stack": stack.stack, **d.as_dict()}
             (placement_errors if d.level == "error" else warnings).append(entry)
     if placement_errors:
-        raise PlacementError("\n".join(f"stack {e['stack']!r}: {e['model'] or '<stack>'}: {e['field']}: {e['message']}"
-                                       for e in placement_errors))
+        by_name = {spec.name: spec for spec in specs}
+        raise PlacementError("\n".join(_located(e, by_name) for e in placement_errors))
     return {"specs": len(specs), "stacks": len(stacks), "warnings": warnings}

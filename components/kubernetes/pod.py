@@ -61,7 +61,11 @@ def runtime_config(p: Placement, profile: RuntimeProfile) -> dict[str, str]:
     cfg = profile.config_file
     if not cfg:
         return {}
-    return {cfg["name"]: cfg["content"].format(port=profile.port, metrics_port=profile.metrics_port, name=p.model)}
+    content = cfg["content"]
+    # plain replacement, not str.format: config formats (TF Serving's text proto) have braces of their own
+    for key, value in (("{port}", profile.port), ("{metrics_port}", profile.metrics_port), ("{name}", p.model)):
+        content = content.replace(key, str(value))
+    return {cfg["name"]: content}
 
 
 def runtime_config_name(p: Placement) -> str:

@@ -50,10 +50,14 @@ def _signal_diagnostics(spec: ModelSpec, engine: str, profile: RuntimeProfile) -
                                   f"To fix: scale on {alternatives}, or name a series the server exports in monitoring.metrics.{series_key}"))
     if spec.monitoring.enabled:
         for alert, keys in ALERT_SERIES.items():
-            for key, reason in missing_signals(profile, keys):
-                out.append(Diagnostic("warning", spec.name, f"monitoring.metrics.{key}",
-                                      f"{runtime} on {engine} exports no {key} series ({reason}): the {alert} alert is left out. "
-                                      f"To alert on it, name a series the server exports in monitoring.metrics.{key}"))
+            missing = missing_signals(profile, keys)
+            if missing:
+                names = " and ".join(key for key, _ in missing)
+                reasons = "; ".join(dict.fromkeys(reason for _, reason in missing))
+                out.append(Diagnostic("warning", spec.name, f"monitoring.metrics.{missing[0][0]}",
+                                      f"{runtime} on {engine} exports no {names} series ({reasons}): the {alert} alert is left out. "
+                                      f"To alert on it, name the series the server exports in "
+                                      f"{', '.join(f'monitoring.metrics.{key}' for key, _ in missing)}"))
         if profile.defaulted:
             names = ", ".join(f"{key}={profile.series[key].text()}" for key in profile.defaulted if profile.series.get(key))
             out.append(Diagnostic("warning", spec.name, "monitoring.metrics",
@@ -95,7 +99,7 @@ def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
                 add("warning", "serving.port",
                     f"KServe's {profile.kserve_runtime} listens on {profile.port}; serving.port {spec.serving.port} is not used. "
                     "To serve on another port, set serving.image to run the server as a custom container")
-            if spec.serving.health.path is not None:
+            if spec.serving.health.path is not None and spec.serving.health.path != profile.readiness_path:
                 add("warning", "serving.health.path",
                     f"KServe's {profile.kserve_runtime} is probed on its own paths ({profile.readiness_path}); "
                     f"serving.health.path {spec.serving.health.path} is not used")
