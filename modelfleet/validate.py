@@ -43,7 +43,7 @@ def _located(entry: dict[str, str], specs: dict[str, SpecFile]) -> str:
             if line is not None:
                 break
         where = f"{spec.path}:{line}" if line is not None else str(spec.path)
-        return f"{where}: {entry['field']}: stack {entry['stack']!r}: {entry['message']}"
+        return f"{where}: {entry['field']}: {entry['model']} on stack {entry['stack']!r}: {entry['message']}"
     return f"stack {entry['stack']!r}: {entry['model'] or '<stack>'}: {entry['field']}: {entry['message']}"
 
 
