@@ -4,6 +4,7 @@ delegating to the core (`modelfleet.validate`, `.preview`, `.cost`, `.check`, `.
 - `common` — output, errors, project discovery, `--stack` parsing;  `streams` — pipe/locale-safe stdio
 - `validate` — `validate`, `schema`;  `preview` — `preview`;  `check` — `check`
 - `cost` — `cost`;  `catalog` — the `catalog` group;  `delivery` — `render`, `build`
+- `pr` — `pr` (validate + preview diff + cost diff + policies in one comment)
 - `aws` — `quota`, `smoke`;  `rollout` — `promote`, `abort`
 
 Exit codes: 0 ok, 1 policy/budget/quota verdict (or an unexpected error, reported in one
@@ -30,6 +31,7 @@ from modelfleet.cli.check import check_command
 from modelfleet.cli.common import fail, say
 from modelfleet.cli.cost import cost_command
 from modelfleet.cli.delivery import build_command, render_command
+from modelfleet.cli.pr import pr_command
 from modelfleet.cli.preview import preview_command
 from modelfleet.cli.rollout import abort_command, promote_command
 from modelfleet.cli.validate import schema_command, validate_command
@@ -86,6 +88,7 @@ app.add_typer(catalog_app, name="catalog")
 app.command("render")(render_command)
 app.command("build")(build_command)
 app.command("cost")(cost_command)
+app.command("pr")(pr_command)
 app.command("quota")(quota_command)
 app.command("smoke")(smoke_command)
 app.command("promote")(promote_command)

@@ -46,7 +46,7 @@ class Planned:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     """A validated, placed stack ready to preview, with its content key."""
 
     stack: AnyStack
@@ -63,7 +63,7 @@ def _key(stack: AnyStack, specs: list[SpecFile], selected: set[str]) -> str:
     return "\n".join(parts)
 
 
-def _prepare(project_dir: Path, names: list[str] | None, skip_missing: bool = False) -> list[_Prepared]:
+def prepare(project_dir: Path, names: list[str] | None, skip_missing: bool = False) -> list[Prepared]:
     """Load and place every selected stack (all errors surface here, before any preview)."""
     specs = load_specs(spec_paths(project_dir / "model_specs"))
     stacks_dir = project_dir / "stacks"
@@ -79,10 +79,10 @@ def _prepare(project_dir: Path, names: list[str] | None, skip_missing: bool = Fa
         paths = stack_paths(stacks_dir)
     stacks = [load_stack_file(p) for p in paths]
     placed = [(stack, plan_stack(stack, specs)) for stack in stacks]
-    return [_Prepared(stack, specs, _key(stack, specs, {p.model for p in sp.placements})) for stack, sp in placed]
+    return [Prepared(stack, specs, _key(stack, specs, {p.model for p in sp.placements})) for stack, sp in placed]
 
 
-def _planned(prepared: list[_Prepared], plans: list[ResourcePlan]) -> Planned:
+def _planned(prepared: list[Prepared], plans: list[ResourcePlan]) -> Planned:
     out = Planned(plans=plans)
     for p, plan in zip(prepared, plans, strict=True):
         out.keys[p.stack.stack] = p.key
@@ -91,17 +91,17 @@ def _planned(prepared: list[_Prepared], plans: list[ResourcePlan]) -> Planned:
 
 
 def current_plans(project_dir: Path, names: list[str] | None = None) -> Planned:
-    prepared = _prepare(project_dir, names)
+    prepared = prepare(project_dir, names)
     return _planned(prepared, [preview_loaded(p.stack, p.specs) for p in prepared])
 
 
 def plans_with_base(project_dir: Path, ref: str, names: list[str] | None) -> tuple[Planned, list[ResourcePlan]]:
     """(the working tree's plans, the plans at `ref`); stacks with identical inputs are previewed once."""
-    current = _prepare(project_dir, names)
+    current = prepare(project_dir, names)
     with tempfile.TemporaryDirectory(prefix="modelfleet-cost-") as tmp:
         root = extract_at_ref(project_dir, ref, PROJECT_PATHS, Path(tmp))
         try:
-            base = _prepare(root, names, skip_missing=True) if (root / "stacks").is_dir() else []
+            base = prepare(root, names, skip_missing=True) if (root / "stacks").is_dir() else []
         except ModelfleetError as e:
             message = str(e).replace(f"{root}/", f"{ref}:")
             raise BaseRefError(f"the project at {ref!r} cannot be previewed: {message}\n"
