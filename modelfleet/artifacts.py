@@ -195,6 +195,12 @@ def _plan(spec: ModelSpec, stack: AnyStack, target: str, names: dict[str, str]) 
                               f"model.uri {fetch_uri!r} cannot be served on {where} (stack {stack.stack!r}): {support.reason}. "
                               f"To fix: {support.fix}"))
         return ArtifactPlan(spec.model.uri, fetch_uri, "none", support.reason, secrets=tuple(uses)), out
+    if scheme == "az" and target in ("aks", "azureml") and parsed.host not in stack.artifact_store.storage_accounts:
+        out.append(Diagnostic("error", spec.name, "model.uri",
+                              f"{fetch_uri} is in storage account {parsed.host!r}, which stack {stack.stack!r} does not list, so no "
+                              f"identity can be granted read access to container {parsed.container!r} alone. To fix: add "
+                              f"modelfleet:artifact_store.storage_accounts.{parsed.host}: <its resource id> to the stack"))
+        return ArtifactPlan(spec.model.uri, fetch_uri, "none", "no storage account id", secrets=tuple(uses)), out
     identity = identity_of(spec, stack, target, parsed, names)
     if scheme == "models" and engine in ("deployment", "kserve"):  # unresolved: an http(s) tracking server answers at start
         how = (f"init container runs MLflow's client: `mlflow artifacts download -u {fetch_uri}` against "
@@ -214,7 +220,30 @@ def _plan(spec: ModelSpec, stack: AnyStack, target: str, names: dict[str, str]) 
                               + (S3_FIX if engine == "sagemaker" else BLOB_FIX) + ", or serve with runtime vllm or tgi"))
         return ArtifactPlan(spec.model.uri, fetch_uri, "none", "unsupported", secrets=tuple(uses)), out
     method, how, fetcher = _method(scheme, engine, parsed, spec)
+    out.extend(_credentials_warning(spec, stack, target, scheme, method, uses))
     return ArtifactPlan(spec.model.uri, fetch_uri, method, how, fetcher, resolved_from, identity, tuple(uses)), out
+
+
+# which object stores each cluster kind reaches with the model's own cloud identity
+NATIVE_STORES = {"eks": ("s3",), "aks": ("az",), "onprem": ()}
+STORE_ENV = {"s3": "AWS_", "gs": "GOOGLE_", "az": "AZURE_"}
+
+
+def _credentials_warning(spec: ModelSpec, stack: AnyStack, target: str, scheme: str, method: str,
+                         uses: list[SecretUse]) -> list[Diagnostic]:
+    """A fetch from a store the cluster has no identity for works only with credentials the spec names
+    (or a public bucket): say so instead of promising a download."""
+    if target not in NATIVE_STORES or scheme not in STORE_ENV or method not in ("init-container", "storage-initializer"):
+        return []
+    if scheme in NATIVE_STORES[target] or any(u.env.startswith(STORE_ENV[scheme]) for u in uses):
+        return []
+    if target == "onprem" and stack.artifact_store.credentials_secret:
+        return []
+    where = "modelfleet:artifact_store.credentials_secret, or " if target == "onprem" else ""
+    return [Diagnostic("warning", spec.name, "model.uri",
+                       f"nothing on this {target} cluster holds credentials for {scheme}:// (no workload identity reaches that "
+                       "store): the fetch step downloads only from a public location. To read a private store set "
+                       f"{where}serving.secret_env with its {STORE_ENV[scheme]}* variables mapped in modelfleet:secrets")]
 
 
 def _method(scheme: str, engine: str, parsed: uris.ModelUri, spec: ModelSpec) -> tuple[str, str, str | None]:
@@ -254,13 +283,14 @@ def identity_of(spec: ModelSpec, stack: AnyStack, target: str, parsed: uris.Mode
     if target == "eks" and isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster):
         via = "EKS Pod Identity association" if stack.cluster.identity == "pod_identity" else "IRSA (OIDC web identity)"
         if parsed.scheme == "s3":
-            return f"IAM role {names.get('model_role', '?')} via {via} for {sa}: read {parsed.host}/{parsed.path}"
-        return f"IAM role {names.get('model_role', '?')} via {via} for {sa} (no store permission: {parsed.scheme}:// is not AWS)"
+            key = " + kms:Decrypt" if stack.artifact_store.kms_key_arn else ""
+            return f"IAM role {names.get('model_role', '?')} via {via} for {sa}: s3 read on {parsed.host}/{parsed.path}*{key}"
+        return f"no cloud identity: {parsed.scheme}:// is not an AWS store"
     if target == "aks":
         if parsed.scheme == "az":
             return (f"user-assigned identity {names.get('model_identity', '?')} (workload identity, federated for {sa}): "
-                    f"Storage Blob Data Reader on {parsed.host}/{parsed.container}")
-        return f"user-assigned identity {names.get('model_identity', '?')} (workload identity for {sa}; no store role: not Azure storage)"
+                    f"Storage Blob Data Reader on container {parsed.host}/{parsed.container}")
+        return f"no cloud identity: {parsed.scheme}:// is not Azure storage"
     if target == "onprem":
         secret = stack.artifact_store.credentials_secret
         return f"Secret {secret} mounted as env of the fetch step" if secret else "none (the store must allow the cluster anonymously)"

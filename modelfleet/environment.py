@@ -265,6 +265,17 @@ class _StackBase(_Frozen):
     stable: Annotated[dict[str, Stable], Field(description="Per model, the version that serves all traffic (written by "
                                                            "`modelfleet promote` / `abort`, not by hand).")] = {}
 
+    @model_validator(mode="after")
+    def _pull_secret_mapped(self) -> _StackBase:
+        pull = self.registry.pull_secret
+        if self.registry.kind == "external" and pull and pull not in self.secrets:
+            raise custom_error(f"registry.pull_secret {pull!r} names no secret in modelfleet:secrets, so the stack cannot create "
+                               "it in the namespaces it creates",
+                               allowed="a logical secret mapped in modelfleet:secrets (a .dockerconfigjson value)",
+                               fix=f"add modelfleet:secrets.{pull}: {{kubernetes: {{secret: <name>, key: .dockerconfigjson, "
+                                   "namespace: <where it lives>}}}} (or an aws_secrets_manager / key_vault reference)")
+        return self
+
     def shared_labels(self) -> dict[str, str]:
         """Labels/tags for resources no single model owns."""
         return {"app.kubernetes.io/managed-by": "modelfleet", "owner": self.owner, **self.tags}

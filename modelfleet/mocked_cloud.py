@@ -8,6 +8,7 @@ recognisably fake (account 123456789012, `*.example.invalid` hosts) and never pr
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 FAKE_ACCOUNT = "123456789012"
@@ -30,6 +31,7 @@ def computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region:
         if type_token == "aws:eks/cluster:Cluster":
             out["endpoint"] = f"https://{resource_name}.eks.example.invalid"
             out["certificateAuthority"] = {"data": "ZmFrZQ=="}
+            out["identities"] = [{"oidcs": [{"issuer": _eks_issuer(region, resource_name)}]}]
     elif type_token.startswith("azure-native:"):
         resource_name = next((v for k, v in inputs.items() if k.endswith("Name") and isinstance(v, str)), name)
         out["id"] = f"/subscriptions/{FAKE_SUBSCRIPTION}/resourceGroups/rg/providers/{type_token}/{resource_name}"
@@ -41,7 +43,22 @@ def computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region:
                                                "scoringUri": f"https://{resource_name}.{region or 'eastus'}.inference.ml.azure.com/score"}
         if type_token.endswith(":ManagedCluster"):
             out["identityProfile"] = {"kubeletidentity": {"objectId": "11111111-1111-1111-1111-111111111111"}}
+            out["oidcIssuerProfile"] = {"enabled": True, "issuerURL": _aks_issuer(region, resource_name)}
+        if type_token.endswith(":UserAssignedIdentity"):
+            out["clientId"] = "22222222-2222-2222-2222-" + hashlib.md5(resource_name.encode()).hexdigest()[:12]
+            out["principalId"] = "33333333-3333-3333-3333-" + hashlib.md5(resource_name.encode()).hexdigest()[:12]
     return out
+
+
+def _eks_issuer(region: str | None, cluster: str) -> str:
+    """An EKS OIDC issuer URL shape (`https://oidc.eks.<region>.amazonaws.com/id/<32 hex>`), fake id."""
+    return f"https://oidc.eks.{region or 'us-east-1'}.amazonaws.com/id/{hashlib.md5(cluster.encode()).hexdigest().upper()}"
+
+
+def _aks_issuer(region: str | None, cluster: str) -> str:
+    """An AKS OIDC issuer URL shape (`https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/`), fake ids."""
+    guid = hashlib.md5(cluster.encode()).hexdigest()
+    return f"https://{region or 'eastus'}.oic.prod-aks.azure.com/{FAKE_SUBSCRIPTION}/{guid[:8]}-{guid[8:12]}-{guid[12:16]}-{guid[16:20]}-{guid[20:32]}/"
 
 
 def call_result(token: str, args: dict[str, Any], region: str | None) -> dict[str, Any]:
@@ -54,7 +71,8 @@ def call_result(token: str, args: dict[str, Any], region: str | None) -> dict[st
         return {"name": name, "arn": f"arn:aws:eks:{region}:{FAKE_ACCOUNT}:cluster/{name}",
                 "endpoint": f"https://{name}.eks.example.invalid", "certificateAuthorities": [{"data": "ZmFrZQ=="}],
                 "vpcConfig": {"subnetIds": ["subnet-0aaa", "subnet-0bbb"], "securityGroupIds": []},
-                "roleArn": f"arn:aws:iam::{FAKE_ACCOUNT}:role/{name}-cluster", "version": "1.31"}
+                "roleArn": f"arn:aws:iam::{FAKE_ACCOUNT}:role/{name}-cluster", "version": "1.31",
+                "identities": [{"oidcs": [{"issuer": _eks_issuer(region, name)}]}]}
     if token in ("aws:index/getAvailabilityZones:getAvailabilityZones", "aws:ec2/getAvailabilityZones:getAvailabilityZones"):
         return {"names": [f"{region}a", f"{region}b", f"{region}c"], "zoneIds": ["az1", "az2", "az3"]}
     if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
@@ -63,5 +81,6 @@ def call_result(token: str, args: dict[str, Any], region: str | None) -> dict[st
         return {"id": f"/subscriptions/{FAKE_SUBSCRIPTION}/resourceGroups/{args.get('resourceGroupName', 'rg')}/"
                       f"providers/{token}/{args.get('resourceName', args.get('workspaceName', 'x'))}",
                 "name": args.get("resourceName", args.get("workspaceName", "x")),
-                "identityProfile": {"kubeletidentity": {"objectId": "11111111-1111-1111-1111-111111111111"}}}
+                "identityProfile": {"kubeletidentity": {"objectId": "11111111-1111-1111-1111-111111111111"}},
+                "oidcIssuerProfile": {"enabled": True, "issuerURL": _aks_issuer(region, str(args.get("resourceName", "x")))}}
     return {}

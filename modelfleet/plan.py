@@ -90,6 +90,8 @@ class ResourcePlan:
         }
 
 
+# what a `pulumi.Output.secret` input becomes in a captured plan: values never reach previews, render or check
+SECRET_PLACEHOLDER = "[secret]"
 MODEL_LABEL = "modelfleet.io/model"
 MODEL_TAG = "modelfleet:model"  # cloud tags: Azure tag names cannot contain a slash
 

@@ -31,7 +31,7 @@ from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_
 from modelfleet.errors import ModelfleetError, SpecError
 from modelfleet.extras import require_for
 from modelfleet.placement import StackPlacement
-from modelfleet.plan import PlannedResource, ResourcePlan
+from modelfleet.plan import SECRET_PLACEHOLDER, PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
 from modelfleet.spec import SpecFile, load_specs, spec_paths
 
@@ -86,7 +86,10 @@ def _normal_urn(urn: str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Deserialized inputs may hold Pulumi sentinels; keep JSON-compatible data only."""
+    """Deserialized inputs may hold Pulumi sentinels; keep JSON-compatible data only. A value marked
+    secret (`pulumi.Output.secret`) never enters the plan: preview JSON, render and check see a placeholder."""
+    if pulumi.runtime.rpc.is_rpc_secret(value):
+        return SECRET_PLACEHOLDER
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if not k.startswith("__")}
     if isinstance(value, list | tuple):

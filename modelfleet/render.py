@@ -38,7 +38,7 @@ from typing import Any, Literal
 import yaml
 
 from modelfleet.errors import ModelfleetError
-from modelfleet.plan import PlannedResource, ResourcePlan, as_int
+from modelfleet.plan import SECRET_PLACEHOLDER, PlannedResource, ResourcePlan, as_int
 
 HelmMode = Literal["flux", "argocd"]
 HELM_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
@@ -185,6 +185,11 @@ def helm_objects(resource: PlannedResource, mode: HelmMode) -> list[dict[str, An
     return [repository, helm_release]
 
 
+def _holds_pulumi_secret(inputs: dict[str, Any]) -> bool:
+    return any(inputs.get(key) == SECRET_PLACEHOLDER or (isinstance(inputs.get(key), dict) and SECRET_PLACEHOLDER in inputs[key].values())
+               for key in ("data", "stringData"))
+
+
 def render_plan(plan: ResourcePlan, helm: HelmMode = "flux") -> Rendered:
     """Every Kubernetes object of a Kubernetes stack's plan, as files."""
     if plan.platform != "kubernetes":
@@ -193,8 +198,13 @@ def render_plan(plan: ResourcePlan, helm: HelmMode = "flux") -> Rendered:
     head = header(plan.stack)
     files: dict[str, str] = {}
     skipped: list[str] = []
+    secrets: list[str] = []
     patches = 0
     for resource in plan.resources:
+        if resource.type == "kubernetes:core/v1:Secret" and _holds_pulumi_secret(resource.inputs):
+            # values read through Pulumi cannot be written to Git: the Secret stays with `pulumi up`
+            secrets.append(f"{(resource.inputs.get('metadata') or {}).get('namespace')}/{(resource.inputs.get('metadata') or {}).get('name')}")
+            continue
         if resource.type in HELM_TYPES:
             docs = helm_objects(resource, helm)
         elif _TYPE_RE.match(resource.type) and resource.custom:
@@ -225,6 +235,10 @@ def render_plan(plan: ResourcePlan, helm: HelmMode = "flux") -> Rendered:
                      "apply them with `kubectl patch --type strategic`, they are not part of kustomization.yaml")
     if skipped:
         notes.append(f"{len(skipped)} resource(s) are not Kubernetes objects and stay with `pulumi up`: " + ", ".join(sorted(skipped)))
+    if secrets:
+        notes.append(f"{len(secrets)} Secret(s) copied from secret references are not written (their values never leave "
+                     f"Pulumi): {', '.join(sorted(secrets))}; create them with `pulumi up`, or declare "
+                     "modelfleet:external_secrets so ExternalSecrets (rendered) fetch them in the cluster")
     return Rendered(stack=plan.stack, files=dict(sorted(files.items())), notes=tuple(notes),
                     objects=len(resources), patches=patches, skipped=tuple(sorted(skipped)))
 

@@ -57,6 +57,7 @@ STACKS = {
   modelfleet:platform: azureml
   modelfleet:workspace: {name: ws, resource_group: rg}
   modelfleet:registry: {kind: acr}
+  modelfleet:artifact_store: {storage_accounts: {acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}
 """,
 }
 

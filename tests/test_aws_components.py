@@ -142,7 +142,8 @@ def test_node_role_has_exactly_the_three_worker_policies(plans):
     plan = plans["eks-prod"]
     attached = {r.inputs["policyArn"].rsplit("/", 1)[1] for r in of_type(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
     assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"}
-    assert not plan.of_type("aws:iam/rolePolicy:RolePolicy")
+    inline = [r for r in plan.of_type("aws:iam/rolePolicy:RolePolicy") if "modelfleet:aws:ModelIdentity" not in r.urn]
+    assert not inline, "only per-model identities carry inline policies; node roles never read model buckets"
 
 
 def test_created_cluster_spans_two_private_subnets(plans):

@@ -19,6 +19,7 @@ from modelfleet.plan import PlannedResource, ResourcePlan
 from modelfleet.spec import Alerts, ModelSpec
 from modelfleet.targets.azureml import deployment_name as slot
 
+STORAGE_ACCOUNTS = '  modelfleet:artifact_store: {storage_accounts: {acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}\n'
 ROOT = Path(__file__).resolve().parent.parent
 ALERT = "azure-native:monitor:MetricAlert"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
@@ -63,6 +64,7 @@ STACKS = {
   modelfleet:platform: azureml
   modelfleet:workspace: {name: ml-stg-ws, resource_group: ml-stg-rg}
   modelfleet:registry: {kind: acr}
+  modelfleet:artifact_store: {storage_accounts: {acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}
   modelfleet:models: ["fraud-*"]
 """,
     "aks-spot": """config:
@@ -73,6 +75,7 @@ STACKS = {
   modelfleet:serving: deployment
   modelfleet:cluster: {kind: aks, name: ml-aks-dev, resource_group: ml-dev-rg}
   modelfleet:registry: {kind: acr}
+  modelfleet:artifact_store: {storage_accounts: {acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}
   modelfleet:addons: {dcgm_exporter: install}
   modelfleet:models: ["spot-probe"]
 """,
@@ -92,6 +95,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
     text = (ROOT / "stacks" / "Pulumi.azureml-prod.yaml").read_text()
     text = re.sub(r"modelfleet:models: \[.*", 'modelfleet:models: ["llama3-*", "resnet50-*", "tuned-*", "quiet-*"]', text)
     text += "  modelfleet:stable: {llama3-8b-chat: 1.3.2, llama3-70b-instruct: 2.0.1}\n"  # a canary in progress
+    text += STORAGE_ACCOUNTS
     (project / "stacks" / "Pulumi.azureml-prod.yaml").write_text(text)
     for name, text in STACKS.items():
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text)

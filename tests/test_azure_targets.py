@@ -39,6 +39,7 @@ def aks_stack(environment: str = "prod", location: str = "eastus", extra: str = 
   modelfleet:serving: kserve
   modelfleet:cluster: {{kind: aks, name: ml-aks, resource_group: ml-rg}}
   modelfleet:registry: {{kind: acr}}
+  modelfleet:artifact_store: {{storage_accounts: {{acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}}}
 {extra}""", f"Pulumi.aks-{environment}.yaml")
 
 
@@ -49,6 +50,7 @@ def azureml_stack(environment: str = "prod", location: str = "eastus"):
   modelfleet:platform: azureml
   modelfleet:workspace: {{name: ml-ws, resource_group: ml-rg}}
   modelfleet:registry: {{kind: acr}}
+  modelfleet:artifact_store: {{storage_accounts: {{acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}}}
 """, f"Pulumi.azureml-{environment}.yaml")
 
 
@@ -131,6 +133,7 @@ def test_missing_location_is_an_error():
   modelfleet:platform: azureml
   modelfleet:workspace: {name: ml-ws, resource_group: ml-rg}
   modelfleet:registry: {kind: acr}
+  modelfleet:artifact_store: {storage_accounts: {acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}
 """, "Pulumi.x.yaml")
     [error] = place_stack(stack, [spec()]).errors
     assert "azure-native:location" in error.message
@@ -178,6 +181,7 @@ def test_existing_aks_cluster_needs_name_and_resource_group():
   modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
   modelfleet:cluster: {kind: aks, name: ml-aks}
   modelfleet:registry: {kind: acr}
+  modelfleet:artifact_store: {storage_accounts: {acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}
 """, "Pulumi.x.yaml")
     [error] = place_stack(stack, [spec(extra="autoscaling: {metric: rps}")]).errors
     assert error.field == "modelfleet:cluster"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -34,6 +34,17 @@ class ClusterInfo:
     certificate_authority: pulumi.Output[str]
     subnet_ids: pulumi.Output[list[str]]
     ready: list[pulumi.Resource] = field(default_factory=list)  # what serving must wait for
+    oidc_issuer: pulumi.Output[str] | None = None  # the cluster's OIDC issuer URL (IRSA)
+    created: bool = False
+
+
+def _issuer(identities: Any) -> str:
+    """identities[0].oidcs[0].issuer of an EKS cluster (typed objects or plain dicts), '' when absent."""
+    def pick(obj: Any, key: str) -> Any:
+        return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+    first = (identities or [None])[0]
+    oidcs = pick(first, "oidcs") if first is not None else None
+    return str(pick(oidcs[0], "issuer") or "") if oidcs else ""
 
 
 def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_data: pulumi.Input[str],
@@ -61,6 +72,7 @@ def existing_cluster(name: str, subnet_ids: tuple[str, ...], opts: pulumi.Invoke
         endpoint=found.endpoint,
         certificate_authority=found.certificate_authorities.apply(lambda cas: cas[0].data if cas else ""),
         subnet_ids=subnets,
+        oidc_issuer=found.identities.apply(_issuer),
     )
 
 
@@ -114,5 +126,5 @@ class EksControlPlane(pulumi.ComponentResource):
         self.info = ClusterInfo(
             name=cluster.name, endpoint=cluster.endpoint,
             certificate_authority=cluster.certificate_authority.apply(lambda ca: cast(str, ca.data) if ca else ""),
-            subnet_ids=subnets, ready=[system])
+            subnet_ids=subnets, ready=[system], oidc_issuer=cluster.identities.apply(_issuer), created=True)
         self.register_outputs({"name": cluster.name, "endpoint": cluster.endpoint})

@@ -18,6 +18,7 @@ from components.aws.cluster import ClusterInfo, EksControlPlane, EksControlPlane
 from components.aws.common import is_production, stack_tags
 from components.aws.node_group import EksGpuNodeGroup, EksGpuNodeGroupArgs
 from components.aws.registry import model_repositories
+from components.aws.workload_identity import model_identities
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.platform import deploy_serving
 from modelfleet.environment import EksCluster, KubernetesStack
@@ -64,4 +65,7 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
                         pulumi.ResourceOptions(provider=provider))
             for key, (shape, _) in sp.shapes().items()
         ]
-    return deploy_serving(sp, provider, depends_on=[*info.ready, *groups, *plugins])
+    # one IAM role per model that reads S3, bound to its ServiceAccount (Pod Identity or IRSA)
+    identities, identity_ready = model_identities(sp, info.name, info.oidc_issuer, info.created, partition(stack.region),
+                                                  stack_tags(stack))
+    return deploy_serving(sp, provider, depends_on=[*info.ready, *groups, *plugins, *identity_ready], workload=identities)

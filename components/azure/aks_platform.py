@@ -19,6 +19,7 @@ from components.azure.agent_pool import AksGpuAgentPool, AksGpuAgentPoolArgs
 from components.azure.cluster import ManagedAksCluster, ManagedAksClusterArgs, created_cluster, existing_cluster
 from components.azure.common import is_production, resource_group, stack_tags
 from components.azure.registry import AcrRegistry, AcrRegistryArgs, acr_name, registry_sku
+from components.azure.workload_identity import model_identities
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.platform import deploy_serving
 from modelfleet.environment import AksCluster, KubernetesStack
@@ -70,4 +71,7 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
                 pool=key, accelerator=shape.accelerator, nodes=(),
                 labels=stack.shared_labels(), device_plugin_image=stack.image("device_plugin"),
                 environment=stack.environment), k8s_opts))
-    return deploy_serving(sp, provider, depends_on=ready)
+    # one user-assigned identity per model that reads Blob storage, federated for its ServiceAccount
+    issuer = handle.oidc_issuer if handle.oidc_issuer is not None else pulumi.Output.from_input("")
+    identities = model_identities(sp, group, location, issuer)
+    return deploy_serving(sp, provider, depends_on=ready, workload=identities)

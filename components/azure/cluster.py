@@ -28,6 +28,13 @@ class AksHandle:
     kubeconfig: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
     resource: pulumi.Resource | None = None
+    oidc_issuer: pulumi.Output[str] | None = None  # workload identity: the issuer federated credentials trust
+
+
+def _issuer_url(profile: Any) -> str:
+    if profile is None:
+        return ""
+    return str((profile.get("issuer_url") or profile.get("issuerURL")) if isinstance(profile, dict) else profile.issuer_url or "")
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ class ManagedAksCluster(pulumi.ComponentResource):
         self.resource = cluster
         self.cluster_name = cluster.name
         self.kubelet_object_id = cluster.identity_profile.apply(_kubelet_object_id)
+        self.oidc_issuer = cluster.oidc_issuer_profile.apply(_issuer_url)
         self.kubeconfig = user_kubeconfig(args.resource_group, cluster.name, pulumi.InvokeOptions(parent=self))
         self.register_outputs({"name": self.cluster_name, "kubelet_object_id": self.kubelet_object_id})
 
@@ -118,9 +126,11 @@ def existing_cluster(resource_group: str, cluster_name: str) -> AksHandle:
         resource_group=pulumi.Output.from_input(resource_group),
         kubeconfig=user_kubeconfig(resource_group, cluster_name),
         kubelet_object_id=found.identity_profile.apply(_kubelet_object_id),
+        oidc_issuer=found.oidc_issuer_profile.apply(_issuer_url),
     )
 
 
 def created_cluster(component: ManagedAksCluster, resource_group: pulumi.Input[str]) -> AksHandle:
     return AksHandle(name=component.cluster_name, resource_group=pulumi.Output.from_input(resource_group),
-                     kubeconfig=component.kubeconfig, kubelet_object_id=component.kubelet_object_id, resource=component)
+                     kubeconfig=component.kubeconfig, kubelet_object_id=component.kubelet_object_id, resource=component,
+                     oidc_issuer=component.oidc_issuer)

@@ -7,6 +7,8 @@ provider)` is the part every Kubernetes target shares: add-ons and model servers
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -14,6 +16,7 @@ from components.kubernetes.addons import HELM_ADDONS, ClusterAddons, ClusterAddo
 from components.kubernetes.model_server import ModelServer, ModelServerArgs
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.objects import ACCELERATOR_LABEL, POOL_LABEL
+from components.kubernetes.secrets import model_secrets
 from modelfleet import promql
 from modelfleet.environment import KubernetesStack, OnPremCluster
 from modelfleet.placement import StackPlacement
@@ -32,7 +35,10 @@ def addons_to_install(stack: KubernetesStack, sp: StackPlacement) -> tuple[str, 
 
 
 def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
-                   depends_on: list[pulumi.Resource] | None = None) -> dict[str, pulumi.Output[str]]:
+                   depends_on: list[pulumi.Resource] | None = None,
+                   workload: dict[str, dict[str, Any]] | None = None) -> dict[str, pulumi.Output[str]]:
+    """Add-ons and one ModelServer per model; `workload` gives per model the ServiceAccount annotations
+    and pod labels of its cloud identity (EKS / AKS)."""
     stack = sp.stack
     assert isinstance(stack, KubernetesStack)
     opts = pulumi.ResourceOptions(provider=provider, depends_on=depends_on or [])
@@ -48,7 +54,10 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
                                stack.image("storage_initializer"), stack.alerts.alertmanager_receiver,
                                stack.capture_url, gpu_label, stack.addons.monitoring_namespace,
                                dict(stack.addons.monitor_labels),
-                               fetch_images={k: v for k, v in stack.images.items() if k in FETCH_FAMILIES})
+                               fetch_images={k: v for k, v in stack.images.items() if k in FETCH_FAMILIES},
+                               service_account_annotations=(workload or {}).get(p.model, {}).get("annotations", {}),
+                               pod_labels=(workload or {}).get(p.model, {}).get("labels", {}),
+                               secrets=model_secrets(stack, p, provider))
         server = ModelServer(p.name, args, server_opts)
         endpoints[p.model] = server.url
     return endpoints
