@@ -34,6 +34,10 @@ _MATCHER_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"
 TO_MS = {"seconds": 1000.0, "milliseconds": 1.0, "microseconds": 0.001}
 
 
+def _label_of(matcher: str) -> str:
+    return re.split(r"=~|!~|!=|=", matcher, maxsplit=1)[0].strip()
+
+
 @dataclass(frozen=True)
 class Series:
     """A Prometheus series: `name` plus label matchers (`label op "value"` texts, op in = != =~ !~).
@@ -70,9 +74,14 @@ class Series:
         return cls(name, tuple(matchers), kind, unit)
 
     def selector(self, *extra: str, suffix: str = "") -> str:
-        """PromQL selector with the series' own matchers plus `extra` (e.g. 'namespace="x"')."""
-        labels = ",".join([*extra, *self.matchers])
+        """PromQL selector with the series' own matchers plus `extra` (e.g. 'namespace="x"'); an extra
+        matcher on a label the series already matches is left out (the series' own wins)."""
+        own = {_label_of(m) for m in self.matchers}
+        labels = ",".join([*(m for m in extra if _label_of(m) not in own), *self.matchers])
         return f"{self.name}{suffix}{{{labels}}}"
+
+    def matches_label(self, label: str) -> bool:
+        return any(_label_of(m) == label for m in self.matchers)
 
     def text(self) -> str:
         return f"{self.name}{{{','.join(self.matchers)}}}" if self.matchers else self.name

@@ -32,19 +32,26 @@ def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path]
     return specs, stacks
 
 
-def _located(entry: dict[str, str], specs: dict[str, SpecFile]) -> str:
-    """A placement error as `file:line: field: stack 'S': message` when it names one model's spec field."""
+def _located(entry: dict[str, str], specs: dict[str, SpecFile], environment: str) -> str:
+    """A placement error as `file:line: field: model on stack 'S': message` when it names one model's spec
+    field: the line of the stack environment's override when it sets the field, else the base's."""
     spec = specs.get(entry["model"])
     if spec is not None and entry["field"] and not entry["field"].startswith("modelfleet:"):
         path = tuple(entry["field"].split("."))
-        line = spec.line_of(*path)
-        for env in (() if line is not None else spec.base.environments):
-            line = spec.line_of("environments", env, *path)
-            if line is not None:
-                break
+        override = spec.base.environments.get(environment) or {}
+        inside = _has(override, path)
+        line = spec.line_of("environments", environment, *path) if inside else spec.line_of(*path)
         where = f"{spec.path}:{line}" if line is not None else str(spec.path)
         return f"{where}: {entry['field']}: {entry['model']} on stack {entry['stack']!r}: {entry['message']}"
     return f"stack {entry['stack']!r}: {entry['model'] or '<stack>'}: {entry['field']}: {entry['message']}"
+
+
+def _has(data: Any, path: tuple[str, ...]) -> bool:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
 
 
 def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
@@ -74,9 +81,9 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
     for stack in stacks:
         sp = place_stack(stack, specs)
         for d in sp.diagnostics:
-            entry = {"stack": stack.stack, **d.as_dict()}
+            entry = {"stack": stack.stack, "environment": stack.environment, **d.as_dict()}
             (placement_errors if d.level == "error" else warnings).append(entry)
     if placement_errors:
         by_name = {spec.name: spec for spec in specs}
-        raise PlacementError("\n".join(_located(e, by_name) for e in placement_errors))
+        raise PlacementError("\n".join(_located(e, by_name, e["environment"]) for e in placement_errors))
     return {"specs": len(specs), "stacks": len(stacks), "warnings": warnings}

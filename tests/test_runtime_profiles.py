@@ -273,3 +273,22 @@ def test_valid_series_always_parse_with_their_matchers(name: str, matchers: list
     text = name + ("{" + ",".join(f'{k}{op}"{v}"' for k, op, v in matchers) + "}" if matchers else "")
     series = Series.parse(text)
     assert series.name == name and len(series.matchers) == len(matchers)
+
+
+def test_scale_to_zero_on_the_models_own_metrics_says_nothing_wakes_it(tmp_path: Path, root: Path, cli) -> None:
+    text = _spec("vllm", "concurrency").replace("min_replicas: 1", "min_replicas: 0")
+    result = _validate(cli, _project(tmp_path, root, {"m-vllm": text}))
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "cannot wake the model on deployment" in flat and "vllm:num_requests_running" in flat and "serving: kserve" in flat
+
+
+def test_a_queue_exported_elsewhere_is_read_where_it_lives(tmp_path: Path, root: Path, cli) -> None:
+    text = _spec("custom", "queue_depth").replace("min_replicas: 1", "min_replicas: 0").replace(
+        "monitoring: {metrics: {requests: http_requests_total}}",
+        "monitoring: {metrics: {queue_depth: 'jobs_waiting{namespace=\"queues\",queue=\"sdxl\"}'}}")
+    project = _project(tmp_path, root, {"m-custom": text})
+    result = _validate(cli, project)
+    assert result.exit_code == 0 and "cannot wake" not in result.output, result.output
+    query = _one(preview_stack(project, "lab-deployment"), "m-custom", "-scaledobject").inputs["spec"]["triggers"][0]["metadata"]["query"]
+    assert query == 'sum(jobs_waiting{namespace="queues",queue="sdxl"})', "the spec's own namespace wins over the model's"

@@ -29,6 +29,37 @@ def _reads_prometheus(metric: str, engine: str) -> bool:
     return engine == "deployment" or metric not in KSERVE_NATIVE
 
 
+def _wake_from_zero(spec: ModelSpec, engine: str, profile: RuntimeProfile) -> list[Diagnostic]:
+    """KEDA wakes a model at zero replicas only on a series something else still exports: the model's own
+    pods (and their GPUs) are gone, so their request, queue and GPU series are empty and read as 0.
+    A warning, not an error: KEDA does scale to zero, and a model woken by hand (or by an exporter
+    elsewhere) then scales normally; the warning says plainly that nothing wakes it on its own."""
+    metric = spec.autoscaling.metric
+    alternatives = ("To fix: set min_replicas ≥ 1 in this environment, or use serving: kserve with concurrency or rps "
+                    "(Knative's activator holds requests and wakes the model)")
+    if metric == "gpu_utilization":
+        return [Diagnostic("warning", spec.name, "autoscaling.scale_to_zero",
+                           f"scale-to-zero on gpu_utilization cannot wake the model: at zero replicas no GPU is in use, so it "
+                           f"stays at zero until scaled by hand. {alternatives}")]
+    key = METRIC_SERIES[metric]
+    series = profile.get(key)
+    named = getattr(spec.monitoring.metrics, key)
+    if series is not None and named and series.matches_label("namespace"):
+        return []  # the spec points at an exporter elsewhere (e.g. the queue's own): it outlives the model's pods
+    if series is not None and named:
+        return [Diagnostic("warning", spec.name, "autoscaling.scale_to_zero",
+                           f"scale-to-zero on {metric} wakes up only if {series.text()} in namespace {spec.name} is exported by "
+                           "something that keeps running at zero replicas (e.g. the queue's exporter), not by the model's own pods. "
+                           f"If the exporter runs in another namespace, name it in monitoring.metrics.{key} "
+                           f"(e.g. {series.name}{{namespace=\"queues\"}})")]
+    where = series.text() if series is not None else f"its {key} series"
+    return [Diagnostic("warning", spec.name, "autoscaling.scale_to_zero",
+                       f"scale-to-zero on {metric} cannot wake the model on {engine}: {spec.serving.runtime} exports {where} from "
+                       f"the model's own pods, which are gone at zero replicas, so KEDA reads 0 and the model stays at zero until "
+                       f"scaled by hand. {alternatives}, or scale on a queue exported outside the pods "
+                       f"(monitoring.metrics.queue_depth with its own namespace matcher)")]
+
+
 def _signal_diagnostics(spec: ModelSpec, engine: str, profile: RuntimeProfile) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     a = spec.autoscaling
@@ -48,6 +79,8 @@ def _signal_diagnostics(spec: ModelSpec, engine: str, profile: RuntimeProfile) -
             out.append(Diagnostic("error", spec.name, "autoscaling.metric",
                                   f"{runtime} exports no series for {a.metric} ({reason}); the autoscaler would read no data. "
                                   f"To fix: scale on {alternatives}, or name a series the server exports in monitoring.metrics.{series_key}"))
+    if a.floor == 0 and _reads_prometheus(a.metric, engine):
+        out += _wake_from_zero(spec, engine, profile)
     if spec.monitoring.enabled:
         for alert, keys in ALERT_SERIES.items():
             missing = missing_signals(profile, keys)
