@@ -208,6 +208,9 @@ class EksCluster(_Frozen):
     nodes: Annotated[Literal["karpenter", "managed"] | None, Field(
         description="Who provisions GPU nodes: karpenter (NodePools; default for created clusters) or managed "
                     "(managed node groups + Cluster Autoscaler; default for existing clusters).")] = None
+    ami_version: Annotated[str, Field(pattern=r"^(latest|v[0-9][0-9.]*)$", description=(
+        "Karpenter AMI alias version: latest, or an EKS-optimized AMI release tag (AL2023 v20251120, Bottlerocket "
+        "v1.50.0). With latest every new AMI release drifts (replaces) the GPU nodes."))] = "latest"
 
     @field_validator("version")
     @classmethod

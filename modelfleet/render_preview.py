@@ -74,6 +74,9 @@ def _summary(r: PlannedResource) -> str:
     scaling = inputs.get("scalingConfig")
     if isinstance(scaling, dict):
         bits.append(f"nodes={as_int(scaling.get('minSize'))}..{as_int(scaling.get('maxSize'))}")
+        if "k8s.io/cluster-autoscaler/enabled" in (inputs.get("tags") or {}):
+            bits.append("scaled by Cluster Autoscaler")
+    bits.extend(_karpenter_summary(r))
     if "minCapacity" in inputs:
         bits.append(f"capacity={as_int(inputs['minCapacity'])}..{as_int(inputs.get('maxCapacity'))}")
     for group in spec.get("groups") or []:
@@ -95,6 +98,21 @@ def _summary(r: PlannedResource) -> str:
         bits.append("taint=" + ",".join(f"{t.get('key')}={t.get('value')}:{t.get('effect')}" for t in spec["taints"]))
     bits += _serving_signals(spec, predictor, inputs.get("metadata") or {})
     return "  ".join(bits)
+
+
+def _karpenter_summary(r: PlannedResource) -> list[str]:
+    """A Karpenter NodePool: instance types, capacity types, node range and GPU limit."""
+    if not r.type.startswith("kubernetes:karpenter.sh/") or not r.type.endswith(":NodePool"):
+        return []
+    spec = r.inputs.get("spec") or {}
+    requirements = {q.get("key"): q.get("values") or [] for q in ((spec.get("template") or {}).get("spec") or {}).get("requirements") or []}
+    low = ((r.inputs.get("metadata") or {}).get("annotations") or {}).get("modelfleet.io/min-nodes", "0")
+    return [f"instanceType={','.join(requirements.get('node.kubernetes.io/instance-type') or ['any'])}",
+            f"capacity={'→'.join(requirements.get('karpenter.sh/capacity-type') or ['on-demand'])}",
+            f"min nodes={low} (for min replicas)", f"gpu limit={(spec.get('limits') or {}).get('nvidia.com/gpu', 'none')}",
+            *(f"taint={t.get('key')}={t.get('value')}:{t.get('effect')}"
+              for t in ((spec.get("template") or {}).get("spec") or {}).get("taints") or []),
+            "scaled by Karpenter"]
 
 
 def rollout_line(r: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ STACKS = {
   modelfleet:environment: dev
   modelfleet:platform: kubernetes
   modelfleet:mlflow: {tracking_uri: "https://mlflow.example.com"}
-  modelfleet:cluster: {kind: eks, name: ml-dev, create: true}
+  modelfleet:cluster: {kind: eks, name: ml-dev, create: true, nodes: managed}
   modelfleet:registry: {kind: ecr}
   modelfleet:models: ["llama3-8b-*", "resnet50-*", "fraud-*"]
 """,
@@ -142,8 +142,9 @@ def test_node_role_has_exactly_the_three_worker_policies(plans):
     plan = plans["eks-prod"]
     attached = {r.inputs["policyArn"].rsplit("/", 1)[1] for r in of_type(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
     assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"}
-    inline = [r for r in plan.of_type("aws:iam/rolePolicy:RolePolicy") if "modelfleet:aws:ModelIdentity" not in r.urn]
-    assert not inline, "only per-model identities carry inline policies; node roles never read model buckets"
+    inline = [r for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+              if "modelfleet:aws:ModelIdentity" not in r.urn and "modelfleet:aws:ClusterAutoscaler" not in r.urn]
+    assert not inline, "only per-model identities and the Cluster Autoscaler carry inline policies; node roles never read model buckets"
 
 
 def test_created_cluster_spans_two_private_subnets(plans):

@@ -1,9 +1,10 @@
-"""The EKS platform: ECR repositories, the cluster (looked up or created), one managed GPU node
-group per node shape in use, and the shared Kubernetes serving path.
+"""The EKS platform: ECR repositories, the cluster (looked up or created), GPU nodes per node
+shape in use (Karpenter NodePools or managed node groups + Cluster Autoscaler), and the shared
+Kubernetes serving path.
 
 `deploy(sp)` registers, in order: an `EcrRepository` per model (registry kind ecr); the
-cluster (`existing_cluster` or `EksControlPlane`); an `EksGpuNodeGroup` per shape with bounds
-from `node_bounds`; a Kubernetes provider whose kubeconfig calls `aws eks get-token`; the
+cluster (`existing_cluster` or `EksControlPlane`); a Kubernetes provider whose kubeconfig calls
+`aws eks get-token`; the GPU nodes (`components.aws.gpu_nodes.provision`); the
 NVIDIA device plugin on AL2023 pools (Bottlerocket NVIDIA ships its own); then
 `components.kubernetes.platform.deploy_serving`, whose pods select the pools by the
 `modelfleet.io/gpu-pool` label and tolerate the `nvidia.com/gpu` taint.
@@ -16,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.aws.cluster import ClusterInfo, EksControlPlane, EksControlPlaneArgs, existing_cluster, kubeconfig
 from components.aws.common import is_production, stack_tags
-from components.aws.node_group import EksGpuNodeGroup, EksGpuNodeGroupArgs
+from components.aws.gpu_nodes import provision
 from components.aws.registry import model_repositories
 from components.aws.workload_identity import model_identities
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
@@ -24,7 +25,7 @@ from components.kubernetes.platform import deploy_serving
 from modelfleet.environment import EksCluster, KubernetesStack
 from modelfleet.placement import StackPlacement
 from modelfleet.targets.aws_offers import partition
-from modelfleet.targets.eks import cluster_name, node_bounds, node_group_name
+from modelfleet.targets.eks import cluster_name
 
 
 def cluster_for(stack: KubernetesStack) -> ClusterInfo:
@@ -44,18 +45,9 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster) and stack.region
     model_repositories(sp)
     info = cluster_for(stack)
-    groups: list[pulumi.Resource] = []
-    for key, (shape, users) in sp.shapes().items():
-        assert shape.offer is not None
-        low, high = node_bounds(users)
-        groups.append(EksGpuNodeGroup(f"{stack.stack}-{key}", EksGpuNodeGroupArgs(
-            cluster_name=info.name, node_group_name=node_group_name(stack, shape), pool=key,
-            instance_type=shape.offer.instance_type, accelerator=shape.accelerator, min_size=low, max_size=high,
-            subnet_ids=info.subnet_ids, spot=shape.spot, ami=stack.cluster.ami,
-            model_size_gib=max(p.spec.model.size_gib for p in users), partition=partition(stack.region),
-            tags={**stack_tags(stack), "modelfleet:models": "_".join(p.model for p in users)[:256]})))
     provider = k8s.Provider(f"{stack.stack}-k8s", kubeconfig=kubeconfig(info.name, info.endpoint, info.certificate_authority,
                                                                         stack.region))
+    groups = provision(sp, info, provider)
     plugins: list[pulumi.Resource] = []
     # Bottlerocket NVIDIA variants run the device plugin themselves; AL2023 NVIDIA AMIs need the DaemonSet
     if stack.cluster.ami == "al2023" and stack.addons.nvidia_device_plugin == "install":

@@ -124,3 +124,39 @@ def aks_cluster(r: PlannedResource, ctx: Context) -> list:
 @maps("aws:eks/cluster:Cluster")
 def eks_cluster(r: PlannedResource, ctx: Context) -> list:
     return [Unpriced(r.type, r.name, "EKS control-plane hourly fee: the catalog has no price for it; not included")]
+
+
+# Karpenter v1 NodePool fields (aws/karpenter-provider-aws v1.14.1, docs/concepts/nodepools.md)
+KARPENTER_INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+KARPENTER_CAPACITY_TYPE = "karpenter.sh/capacity-type"
+KARPENTER_MIN_NODES = "modelfleet.io/min-nodes"
+
+
+@maps("kubernetes:karpenter.sh/v1:NodePool")
+def karpenter_node_pool(r: PlannedResource, ctx: Context) -> list:
+    """Nodes Karpenter may launch for one pool: at least the nodes the models' min replicas need
+    (the `modelfleet.io/min-nodes` annotation placement wrote; Karpenter itself keeps none), at most
+    the pool's `nvidia.com/gpu` limit in whole nodes. A spot pool falls back to on-demand."""
+    spec = r.inputs.get("spec") or {}
+    template = (spec.get("template") or {})
+    requirements = {q.get("key"): q.get("values") or [] for q in (template.get("spec") or {}).get("requirements") or []}
+    types = requirements.get(KARPENTER_INSTANCE_TYPE) or []
+    instance_type = types[0] if len(types) == 1 else None
+    if len(types) > 1:
+        return [Unpriced(r.type, r.name, f"the pool may launch any of {', '.join(types)}; modelfleet prices one "
+                                         "instance type per pool")]
+    capacity = requirements.get(KARPENTER_CAPACITY_TYPE) or ["on-demand"]
+    spot = "spot" in capacity
+    offer = ctx.offer("ec2", instance_type)
+    limit = dec((spec.get("limits") or {}).get("nvidia.com/gpu"))
+    lo = dec(dig(r.inputs, "metadata", "annotations", KARPENTER_MIN_NODES), Decimal(0))
+    if offer is None or limit is None or not offer.gpu_count:
+        hi = lo
+    else:
+        hi = Decimal(int(limit // offer.gpu_count))
+    items = _pool(r, ctx, "ec2", instance_type, lo, hi, spot, (template.get("metadata") or {}).get("labels") or {})
+    if spot and "on-demand" in capacity and offer is not None:
+        items = [NodePool(**{**i.__dict__, "price_source": f"{i.price_source}; when spot is unavailable Karpenter falls "
+                                                           f"back to on-demand at ${offer.ondemand_usd_hr}/h"})
+                 if isinstance(i, NodePool) else i for i in items]
+    return items

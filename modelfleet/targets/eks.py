@@ -10,7 +10,9 @@ Contract:
 - `cluster_name(stack)` / `node_group_name(stack, shape)` — names within EKS's 63 characters.
 - `check_stack` warns when the cluster's Kubernetes version is in EKS extended support or within
   90 days of the end of standard support (`modelfleet.kubernetes_versions`; past the end it is
-  a stack-file error already), and adds the alert-destination check (EKS alerts are PrometheusRules routed by the
+  a stack-file error already), what the node provisioner needs from a cluster the stack does
+  not create (Pod Identity agent; access entries for Karpenter), a warning when Karpenter
+  follows the newest AMI in production, and the alert-destination check (EKS alerts are PrometheusRules routed by the
   stack's `alertmanager_receiver`; an SNS topic alone is a warning, see
   `modelfleet.alert_destinations`) and a warning per model whose spec samples data capture,
   which Kubernetes stacks do not provision.
@@ -101,8 +103,30 @@ class EksTarget(Target):
             on = kubernetes_versions.today()
             if found is not None and found.level(on) == "warning":
                 out.append(Diagnostic("warning", "", "modelfleet:cluster.version", f"{found.message(on)}. To fix: {found.fix()}"))
+        out.extend(_provisioner_notes(stack, cluster))
         if cluster.create and len(cluster.subnet_ids) == 1:
             out.append(Diagnostic("error", "", "modelfleet:cluster.subnet_ids",
                                   "EKS needs subnets in at least two availability zones. To fix: list two or more "
                                   "private subnets, or none to have the stack create a VPC"))
         return out
+
+
+def _provisioner_notes(stack: KubernetesStack, cluster: EksCluster) -> list[Diagnostic]:
+    """What the node provisioner needs from a cluster the stack does not create, and AMI drift."""
+    out = []
+    who = "Karpenter" if cluster.node_provisioner == "karpenter" else "the Cluster Autoscaler"
+    if not cluster.create:
+        need = (f"{who} gets AWS credentials through EKS Pod Identity, which needs the eks-pod-identity-agent "
+                "add-on on the cluster (modelfleet installs it only on clusters it creates)")
+        if cluster.node_provisioner == "karpenter":
+            need += ("; Karpenter's nodes join through an EKS access entry, which needs authentication mode API or "
+                     "API_AND_CONFIG_MAP")
+        out.append(Diagnostic("warning", "", "modelfleet:cluster.nodes",
+                              f"{need}. To fix: `aws eks create-addon --cluster-name {cluster_name(stack)} "
+                              "--addon-name eks-pod-identity-agent` once, if the cluster lacks it"))
+    if cluster.node_provisioner == "karpenter" and cluster.ami_version == "latest" and stack.environment in ("prod", "production"):
+        out.append(Diagnostic("warning", "", "modelfleet:cluster.ami_version",
+                              "Karpenter follows the newest EKS-optimized AMI (alias @latest): each AMI release drifts "
+                              "and replaces every GPU node, one at a time. To fix: pin ami_version to a release tested "
+                              "in staging (AL2023 vYYYYMMDD, Bottlerocket vX.Y.Z)"))
+    return out

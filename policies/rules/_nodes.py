@@ -1,6 +1,6 @@
 """Node pools and accelerators as the rules see them: which accelerator an instance type,
-VM size, label or tag names; whether an EKS node group, AKS agent pool or on-prem node
-patch is a GPU pool and carries the `nvidia.com/gpu` NoSchedule taint; its node labels.
+VM size, label or tag names; whether an EKS node group, Karpenter NodePool, AKS agent pool or
+on-prem node patch is a GPU pool and carries the `nvidia.com/gpu` NoSchedule taint; its node labels.
 Standard library only.
 """
 
@@ -36,7 +36,8 @@ _AZURE_MARKERS = (
 )
 ACCEL_LABEL = "modelfleet.io/accelerator"
 GPU_AMI_MARKERS = ("GPU", "NVIDIA")
-POOL_TYPES = (u.EKS_NODEGROUP, u.AKS_POOL, u.NODE_PATCH)
+POOL_TYPES = (u.EKS_NODEGROUP, u.AKS_POOL, u.NODE_PATCH, u.KARPENTER_NODEPOOL)
+KARPENTER_INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 
 
 def accelerator_of_instance(instance: Any) -> str | None:
@@ -57,6 +58,7 @@ def accelerators_of(resource_type: str, props: Any) -> set[str]:
         u.tags(props),
         u.as_map(u.get(props, "labels")),
         u.as_map(u.get(props, "nodeLabels")),
+        u.as_map(u.get(props, "spec.template.metadata.labels")),
     ):
         for key in (ACCEL_LABEL, "modelfleet:accelerator"):
             if source.get(key):
@@ -67,6 +69,9 @@ def accelerators_of(resource_type: str, props: Any) -> set[str]:
     instances = list(u.as_list(u.get(props, "instanceTypes")))
     instances += [u.get(props, "vmSize"), u.get_any(props, "properties.instanceType", "onlineDeploymentProperties.instanceType")]
     instances += [u.get(v, "instanceType") for v in u.as_list(u.get(props, "productionVariants"))]
+    for requirement in u.as_list(u.get(props, "spec.template.spec.requirements")):
+        if u.get(requirement, "key") == KARPENTER_INSTANCE_TYPE and u.get(requirement, "operator") == "In":
+            instances += list(u.as_list(u.get(requirement, "values")))
     found.update(a for a in (accelerator_of_instance(i) for i in instances) if a)
     return found
 
@@ -89,7 +94,12 @@ def pool_is_tainted(resource_type: str, props: Any) -> bool:
             or str(t) == f"{u.GPU_TAINT_KEY}:NoSchedule"
             for t in u.as_list(u.get(props, "nodeTaints"))
         )
-    taints = u.get(props, "taints") if resource_type == u.EKS_NODEGROUP else u.get(props, "spec.taints")
+    if resource_type == u.EKS_NODEGROUP:
+        taints = u.get(props, "taints")
+    elif resource_type == u.KARPENTER_NODEPOOL:
+        taints = u.get(props, "spec.template.spec.taints")
+    else:
+        taints = u.get(props, "spec.taints")
     return any(
         u.get(t, "key") == u.GPU_TAINT_KEY and str(u.get(t, "effect", "")).replace("_", "").lower() == "noschedule"
         for t in u.as_list(taints)
@@ -101,6 +111,9 @@ def pool_labels(res: Mapping[str, Any]) -> dict[str, str]:
     if kind == u.EKS_NODEGROUP:
         found = {str(k): str(v) for k, v in u.as_map(u.get(props, "labels")).items()}
         found["eks.amazonaws.com/nodegroup"] = str(u.get(props, "nodeGroupName") or res.get("name"))
+    elif kind == u.KARPENTER_NODEPOOL:
+        found = {str(k): str(v) for k, v in u.as_map(u.get(props, "spec.template.metadata.labels")).items()}
+        found["karpenter.sh/nodepool"] = str(u.get(props, "metadata.name") or res.get("name"))
     elif kind == u.AKS_POOL:
         found = {str(k): str(v) for k, v in u.as_map(u.get(props, "nodeLabels")).items()}
         pool = str(u.get(props, "agentPoolName") or res.get("name"))

@@ -90,6 +90,12 @@ def lifecycle_policy(resources: list[Mapping[str, Any]], config: Mapping[str, An
 
 
 def imdsv2(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
+    if resource_type == u.EC2_NODECLASS:
+        # Karpenter defaults httpTokens to required when metadataOptions is omitted (nodeclasses.md v1.14.1)
+        if u.get(props, "spec.metadataOptions.httpTokens", "required") == "required":
+            return []
+        return ["Karpenter nodes accept IMDSv1, so an SSRF in a model server leaks node credentials. "
+                "To fix: set spec.metadataOptions.httpTokens: required (or omit metadataOptions)."]
     if u.get(props, "metadataOptions.httpTokens") == "required":
         return []
     return [
@@ -102,11 +108,12 @@ def imdsv2(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[st
 
 def encrypted_ebs(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     found = []
-    for i, mapping in enumerate(u.as_list(u.get(props, "blockDeviceMappings"))):
+    where = "spec.blockDeviceMappings" if resource_type == u.EC2_NODECLASS else "blockDeviceMappings"
+    for i, mapping in enumerate(u.as_list(u.get(props, where))):
         ebs = u.get(mapping, "ebs")
         if u.is_map(ebs) and not u.truthy(ebs.get("encrypted")):
             found.append(
-                f"blockDeviceMappings[{i}] ({u.get(mapping, 'deviceName', '?')}) is not encrypted. "
+                f"{where}[{i}] ({u.get(mapping, 'deviceName', '?')}) is not encrypted. "
                 "To fix: set ebs.encrypted: 'true' (optionally with kmsKeyId)."
             )
     return found
@@ -179,7 +186,7 @@ RULES = [
         "IMDSv1 lets any pod with an SSRF read the node role's credentials.",
         ("CKV_AWS_79",),
         imdsv2,
-        (u.LAUNCH_TEMPLATE,),
+        (u.LAUNCH_TEMPLATE, u.EC2_NODECLASS),
         "eks",
     ),
     _a(
@@ -189,7 +196,7 @@ RULES = [
         "Node disks cache model weights and container layers.",
         ("CKV_AWS_8",),
         encrypted_ebs,
-        (u.LAUNCH_TEMPLATE,),
+        (u.LAUNCH_TEMPLATE, u.EC2_NODECLASS),
         "eks",
     ),
 ]
