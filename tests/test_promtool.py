@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from scratch_stacks import ONPREM_STACK
 
 from components.kubernetes import kserve_autoscaling, monitoring
 from modelfleet import promql
@@ -41,16 +42,6 @@ KUBERNETES_STACKS = ("lab-dev", "lab-kserve", "eks-dev", "eks-prod", "aks-prod")
 RUNTIMES = ("vllm", "tgi", "triton", "torchserve", "tfserving", "custom")
 NS = "probe"
 THRESHOLDS = {"error_rate_percent": 5.0, "latency_p99_ms": 2000.0, "gpu_utilization_percent": 90.0}
-STACK = """config:
-  modelfleet:environment: dev
-  modelfleet:platform: kubernetes
-  modelfleet:serving: {engine}
-  modelfleet:cluster:
-    kind: onprem
-    gpu_nodes: [{{name: gpu-1, accelerator: T4, count: 4}}]
-  modelfleet:registry: {{kind: external, url: registry.lab.local/ml}}
-  modelfleet:alerts: {{alertmanager_receiver: oncall}}
-"""
 
 
 def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -70,7 +61,7 @@ resources: {{accelerator: T4:1, cpu: 2, memory_gib: 8}}
 autoscaling: {{min_replicas: 1, max_replicas: 4, metric: {metric}, target: 10}}
 {metrics}
 """, "probe.yaml")
-    stack = parse_stack(STACK.format(engine=engine), "Pulumi.probe.yaml")
+    stack = parse_stack(ONPREM_STACK.format(engine=engine), "Pulumi.probe.yaml")
     sp = place_stack(stack, [spec])
     [p] = sp.placements
     return p, profile_for(p.spec, engine)

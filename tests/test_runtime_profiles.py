@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scratch_stacks import ONPREM_STACK
 
 from modelfleet.plan import PlannedResource, ResourcePlan, as_int
 from modelfleet.preview import preview_stack
@@ -36,17 +37,6 @@ KSERVE_FACTS = {
     "torchserve": ("kserve-torchserve", 8080, "/v1/models/m-torchserve", 8082),
     "tfserving": ("kserve-tensorflow-serving", 8080, "/v1/models/m-tfserving", 8080),
 }
-STACK = """config:
-  modelfleet:environment: dev
-  modelfleet:platform: kubernetes
-  modelfleet:serving: {engine}
-  modelfleet:cluster:
-    kind: onprem
-    gpu_nodes: [{{name: gpu-1, accelerator: T4, count: 16}}]
-  modelfleet:registry: {{kind: external, url: registry.lab.local/ml}}
-  modelfleet:addons: {{monitor_labels: {{release: kps}}}}
-  modelfleet:alerts: {{alertmanager_receiver: oncall}}
-"""
 
 
 def _spec(runtime: str, metric: str = "rps", extra: str = "") -> str:
@@ -69,7 +59,7 @@ def _project(tmp_path: Path, root: Path, specs: dict[str, str]) -> Path:
     for name, text in specs.items():
         (tmp_path / "model_specs" / f"{name}.yaml").write_text(text)
     for engine in ("deployment", "kserve"):
-        (tmp_path / "stacks" / f"Pulumi.lab-{engine}.yaml").write_text(STACK.format(engine=engine))
+        (tmp_path / "stacks" / f"Pulumi.lab-{engine}.yaml").write_text(ONPREM_STACK.format(engine=engine))
     return tmp_path
 
 
