@@ -75,6 +75,13 @@ def call_result(token: str, args: dict[str, Any], region: str | None) -> dict[st
                 "identities": [{"oidcs": [{"issuer": _eks_issuer(region, name)}]}]}
     if token in ("aws:index/getAvailabilityZones:getAvailabilityZones", "aws:ec2/getAvailabilityZones:getAvailabilityZones"):
         return {"names": [f"{region}a", f"{region}b", f"{region}c"], "zoneIds": ["az1", "az2", "az3"]}
+    if token == "aws:resourcegroupstaggingapi/getResources:getResources":
+        # the resources a stack tagged earlier: one per filter set, named after the tag values
+        values = [f["values"][0] for f in args.get("tagFilters") or [] if f.get("values")]
+        kind = (args.get("resourceTypeFilters") or ["resource"])[0].split(":")[-1]
+        name = "-".join(values).replace(".", "-") or "resource"
+        arn = f"arn:aws:{(args.get('resourceTypeFilters') or ['x:'])[0].split(':')[0]}:{region or 'us-east-1'}:{FAKE_ACCOUNT}:{kind}/{name}"
+        return {"resourceTagMappingLists": [{"resourceArn": arn, "tags": {}}]}
     if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
         return {"kubeconfigs": [{"name": "clusterUser", "value": "YXBpVmVyc2lvbjogdjEKa2luZDogQ29uZmlnCg=="}]}
     if token.startswith("azure-native:"):

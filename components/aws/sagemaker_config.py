@@ -92,7 +92,7 @@ def deployment_config(rollout: Rollout, alarm_names: list[Any]) -> dict[str, Any
     wait = min(rollout.bake_minutes * 60, MAX_WAIT_SECONDS)
     if rollout.strategy == "canary":
         routing = {"type": "CANARY", "wait_interval_in_seconds": wait,
-                   "canary_size": {"type": "CAPACITY_PERCENT", "value": rollout.canary_percent}}
+                   "canary_size": {"type": "CAPACITY_PERCENT", "value": rollout.percent}}
     elif rollout.strategy == "blue_green":
         routing = {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": wait}
     else:

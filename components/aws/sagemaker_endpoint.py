@@ -12,7 +12,10 @@ Registers, under the component:
   AND, for the signals in `rollout.rollback_on`, rolls a deployment back. With
   `monitoring.enabled: false` there are no alarms, hence no automatic rollback (the SageMaker
   target warns);
-- `Endpoint` with the blue/green deployment config of `rollout`;
+- `Endpoint` with the blue/green deployment config of `rollout` (SageMaker's native traffic
+  shifting and auto-rollback). The model and endpoint configuration of each version are kept when
+  replaced, so an aborted rollout points the endpoint back at the stable version's configuration
+  (`sagemaker_rollout`);
 - an Application Auto Scaling target (min/max replicas) and a target-tracking policy.
 """
 
@@ -32,6 +35,7 @@ from components.aws.sagemaker_config import (
     scaling_policy,
 )
 from components.aws.sagemaker_monitoring import alarm_definitions
+from components.aws.sagemaker_rollout import stable_config_name
 from modelfleet.placement import Placement
 from modelfleet.targets.aws_offers import partition
 from modelfleet.targets.sagemaker import accepts_volume_kms_key
@@ -70,6 +74,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         spec = p.spec
         assert p.offer is not None
         child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)  # versions stay for an abort (sagemaker_rollout)
         endpoint_name, variant = p.names["endpoint"], p.names["variant"]
         in_vpc = bool(args.subnet_ids)
         capturing = (spec.monitoring.enabled and spec.monitoring.data_capture.sample_percent > 0
@@ -88,7 +93,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             # no outbound network from the container: weights come from S3 via SageMaker, not the internet
             enable_network_isolation=in_vpc,
             vpc_config={"subnets": list(args.subnet_ids), "security_group_ids": list(args.security_group_ids)} if in_vpc else None,
-            tags=p.tags, opts=child)
+            tags=p.tags, opts=kept)
 
         variant_args = {
             "variant_name": variant, "model_name": model.name, "instance_type": p.offer.instance_type,
@@ -111,14 +116,18 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config", **config_args,
             opts=pulumi.ResourceOptions(
-                parent=self,
+                parent=self, retain_on_delete=True,  # a later abort points the endpoint back at it (sagemaker_rollout)
                 # the scalable target carries min_replicas; recreating the config (and a blue/green
                 # deployment) only to change the start count would reset the fleet the autoscaler sized
                 ignore_changes=["productionVariants[0].initialInstanceCount"]))
 
         rollback = self._alarms(name, p, endpoint_name, variant, args.sns_topic_arn)
+        rollout = p.rollout
+        # an aborted rollout sends all traffic back: the endpoint serves the stable version's configuration again
+        serving_config = stable_config_name(p, rollout.stable_version) if rollout is not None and rollout.phase == "aborted" \
+            and rollout.stable_version else config.name
         endpoint = aws.sagemaker.Endpoint(  # type: ignore[call-overload]
-            f"{name}-endpoint", name=endpoint_name, endpoint_config_name=config.name,
+            f"{name}-endpoint", name=endpoint_name, endpoint_config_name=serving_config,
             deployment_config=deployment_config(spec.rollout, rollback), tags=p.tags, opts=child)
 
         target = aws.appautoscaling.Target(

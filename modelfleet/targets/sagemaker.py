@@ -16,11 +16,14 @@ Contract:
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelfleet.aws_images import container_environment, sagemaker_image
 from modelfleet.environment import AnyStack, SageMakerStack
 from modelfleet.naming import fit
 from modelfleet.placed import Placement, placement_for
 from modelfleet.plan import Diagnostic
+from modelfleet.rollout import RolloutPlan
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
 from modelfleet.targets.aws_offers import choose_offer
@@ -29,6 +32,10 @@ SAGEMAKER_NAME_LIMIT = 63
 SAGEMAKER_NAME_INVALID = r"[^a-z0-9-]"
 VARIANT = "AllTraffic"
 MAX_WAIT_SECONDS = 3600  # BlueGreenUpdatePolicy WaitIntervalInSeconds upper bound
+# "the canary size should be less than or equal to 50% of the new fleet's capacity"
+# (SageMaker developer guide, Deployment guardrails: Use canary traffic shifting)
+MAX_CANARY_PERCENT = 50
+LINEAR_STEP_PERCENT = 25  # components.aws.sagemaker_config: rolling → LINEAR steps of this size
 # Instance families with local NVMe instance storage: CreateEndpointConfig rejects a KmsKeyId for
 # them (the instance store is encrypted by the hardware at rest).
 LOCAL_NVME_FAMILIES = frozenset({"c5d", "m5d", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"})
@@ -83,6 +90,10 @@ class SageMakerTarget(Target):
                 "own traffic")
         if spec.spot:
             add("warning", "spot", f"{self.UNSUPPORTED['spot']}: the endpoint is priced and run on-demand")
+        if r.strategy == "canary" and r.percent > MAX_CANARY_PERCENT:
+            add("error", "rollout.canary_percent",
+                f"SageMaker sends a canary at most {MAX_CANARY_PERCENT} % of the new fleet's capacity; {r.percent} % is more. "
+                f"To fix: set canary_percent ≤ {MAX_CANARY_PERCENT}, or strategy blue_green (all at once after the bake)")
         if r.strategy != "rolling" and r.bake_minutes * 60 > MAX_WAIT_SECONDS:
             add("warning", "rollout.bake_minutes",
                 f"SageMaker waits at most {MAX_WAIT_SECONDS // 60} minutes between traffic-shifting steps: the "
@@ -149,3 +160,33 @@ class SageMakerTarget(Target):
                                   "subnet_ids without security_group_ids: a SageMaker VPC config needs both. "
                                   "To fix: add a security group that allows the container's egress to S3/ECR endpoints"))
         return out
+
+    def rollout_wiring(self, plan: RolloutPlan, spec: ModelSpec, stack: AnyStack) -> dict[str, Any]:
+        """SageMaker shifts traffic and rolls back by itself during the update (native blue/green)."""
+        bake = min(plan.bake_minutes * 60, MAX_WAIT_SECONDS) // 60
+        if plan.strategy == "canary":
+            steps = [{"new_percent": plan.canary_percent, "bake_minutes": bake}, {"new_percent": 100, "bake_minutes": bake}]
+        elif plan.strategy == "blue_green":
+            steps = [{"new_percent": 100, "bake_minutes": bake}]
+        else:
+            steps = [{"new_percent": pct, "bake_minutes": bake} for pct in range(LINEAR_STEP_PERCENT, 101, LINEAR_STEP_PERCENT)]
+        alarms = list(plan.rollback_on) if spec.monitoring.enabled else []
+        endpoint = endpoint_name(spec.name, stack.stack)
+        wiring: dict[str, Any] = {
+            "traffic_steps": steps,
+            "rollback": {"automatic": bool(alarms),
+                         "by": f"SageMaker auto-rollback on its CloudWatch alarms for {', '.join(alarms)} during every bake: all traffic "
+                               "back to the stable (blue) fleet" if alarms else
+                               "nothing: no rollback_on alarm (monitoring disabled or rollback_on empty)"},
+            "promote": f"records {plan.version}: SageMaker already moved all traffic to it after the last bake and "
+                       "terminated the stable fleet",
+            "abort": f"endpoint {endpoint} is pointed back at the endpoint configuration of {plan.stable_version} (kept, "
+                     "found by its tags): a blue/green update back to the stable version",
+            "second_slot": f"the new (green) fleet at full size only while SageMaker shifts traffic: about "
+                           f"{bake * (len(steps) + 1)} minutes of bakes plus instance start-up",
+        }
+        if plan.phase == "aborted":
+            wiring["traffic_steps"] = []
+        elif plan.strategy == "blue_green":
+            wiring["traffic"] = {plan.stable_version: 0, plan.version: 100}  # SageMaker switches at once, then bakes
+        return wiring

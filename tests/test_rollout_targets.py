@@ -1,0 +1,180 @@
+"""A rollout on every target, through its four states: no rollout (first deploy), in progress,
+after promote, after abort — each a stack file in a scratch project previewed offline.
+
+Per state the plan must show what a reviewer checks: how many versions run, the traffic split,
+and what rolls the new version back (and whether automatically). The stack files differ only in
+`modelfleet:stable`, exactly as `modelfleet promote` / `abort` leave them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from modelfleet import mocked_cloud, preview
+from modelfleet.plan import ResourcePlan
+from modelfleet.targets.azureml import deployment_name
+
+ROOT = Path(__file__).resolve().parent.parent
+STATES = {
+    "none": "",
+    "progress": "  modelfleet:stable: {llama3-8b-chat: 1.3.2}\n",
+    "promoted": "  modelfleet:stable: {llama3-8b-chat: 1.4.0}\n",
+    "aborted": "  modelfleet:stable: {llama3-8b-chat: {version: 1.3.2, aborted: 1.4.0}}\n",
+}
+BASES = {
+    "sm": """config:
+  aws:region: us-east-1
+  modelfleet:environment: prod
+  modelfleet:platform: sagemaker
+  modelfleet:registry: {kind: ecr}
+  modelfleet:alerts: {sns_topic_arn: "arn:aws:sns:us-east-1:123456789012:ml-oncall"}
+  modelfleet:models: ["llama3-8b-chat"]
+""",
+    "aml": """config:
+  azure-native:location: eastus
+  modelfleet:environment: prod
+  modelfleet:platform: azureml
+  modelfleet:workspace: {name: ml-prod-ws, resource_group: ml-prod-rg}
+  modelfleet:registry: {kind: acr}
+  modelfleet:alerts: {action_group_id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/microsoft.insights/actionGroups/oncall"}
+  modelfleet:models: ["llama3-8b-chat"]
+  modelfleet:artifact_store: {storage_accounts: {acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}
+""",
+}
+# where each platform reads weights from (Azure ML registers Blob storage or its MLflow registry only)
+URIS = {"sm": "s3://acme-models/", "aml": "az://acmemodels/models/"}
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
+    plans: dict[str, ResourcePlan] = {}
+    for base, text in BASES.items():
+        project = tmp_path_factory.mktemp(f"rollout-{base}")
+        shutil.copytree(ROOT / "model_specs", project / "model_specs")
+        spec = project / "model_specs" / "llama3-8b-chat.yaml"
+        spec.write_text(spec.read_text().replace("s3://acme-models/", URIS[base]))
+        (project / "stacks").mkdir()
+        for state, stable in STATES.items():
+            (project / "stacks" / f"Pulumi.{base}-{state}.yaml").write_text(text + stable)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(preview._Mocks, "call", lambda self, args: mocked_cloud.call_result(args.token, args.args, self.region))
+            plans.update({p.stack: p for p in preview.preview_stacks(project)})
+    return plans
+
+
+def rollouts(plan: ResourcePlan) -> list[dict]:
+    return plan.config["rollouts"]
+
+
+# --- SageMaker ---------------------------------------------------------------------------
+
+SM_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+SM_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+
+
+def sm_endpoint(plan: ResourcePlan):
+    [endpoint] = plan.of_type(SM_ENDPOINT)
+    return endpoint.inputs
+
+
+def test_sagemaker_in_progress_is_a_native_canary_with_alarm_rollback(plans):
+    plan = plans["sm-progress"]
+    [r] = rollouts(plan)
+    assert (r["stable_version"], r["new_version"], r["traffic"]) == ("1.3.2", "1.4.0", {"1.3.2": 90, "1.4.0": 10})
+    assert r["rollback"]["automatic"] is True and "CloudWatch" in r["rollback"]["by"]
+    assert r["traffic_steps"] == [{"new_percent": 10, "bake_minutes": 10}, {"new_percent": 100, "bake_minutes": 10}]
+    policy = sm_endpoint(plan)["deploymentConfig"]
+    routing = policy["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]
+    assert routing == {"type": "CANARY", "waitIntervalInSeconds": 600, "canarySize": {"type": "CAPACITY_PERCENT", "value": 10}}
+    alarms = {a.inputs["name"] for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    rollback = {a["alarmName"] for a in policy["autoRollbackConfiguration"]["alarms"]}
+    assert len(rollback) == 2 and rollback <= alarms, "the rollback_on alarms (5xx, latency) stop the update"
+    assert sm_endpoint(plan)["endpointConfigName"] == plan.of_type(SM_CONFIG)[0].name, "the new version's config"
+
+
+def test_sagemaker_keeps_every_version_for_an_abort(plans):
+    for state in ("none", "progress", "promoted"):
+        [config] = plans[f"sm-{state}"].of_type(SM_CONFIG)
+        [model] = plans[f"sm-{state}"].of_type("aws:sagemaker/model:Model")
+        assert config.options["retainOnDelete"] and model.options["retainOnDelete"], config.urn
+        assert config.inputs["tags"]["modelfleet:version"] == "1.4.0"
+
+
+def test_sagemaker_states_without_a_rollout_list_none(plans):
+    assert rollouts(plans["sm-none"]) == [] and rollouts(plans["sm-promoted"]) == []
+    assert sm_endpoint(plans["sm-promoted"])["endpointConfigName"] == plans["sm-promoted"].of_type(SM_CONFIG)[0].name
+
+
+def test_sagemaker_abort_points_the_endpoint_at_the_stable_configuration(plans):
+    plan = plans["sm-aborted"]
+    [r] = rollouts(plan)
+    assert r["phase"] == "aborted" and r["traffic"] == {"1.3.2": 100, "1.4.0": 0}
+    serving = sm_endpoint(plan)["endpointConfigName"]
+    assert serving != plan.of_type(SM_CONFIG)[0].name
+    assert "1-3-2" in serving, "found by its version tag (the preview's tagging API answers with the tag values)"
+    assert any(d.level == "warning" and "aborted" in d.message for d in plan.diagnostics)
+
+
+def test_stable_config_lookup_refuses_to_guess():
+    from components.aws.sagemaker_rollout import config_name_of
+
+    class P:
+        model, stack = "m", "s"
+
+    assert config_name_of(["arn:aws:sagemaker:us-east-1:1:endpoint-config/m-1"], P(), "1") == "m-1"  # type: ignore[arg-type]
+    for arns in ([], ["arn:aws:sagemaker:us-east-1:1:endpoint-config/a", "arn:aws:sagemaker:us-east-1:1:endpoint-config/b"]):
+        with pytest.raises(ValueError, match="To fix"):
+            config_name_of(arns, P(), "1")  # type: ignore[arg-type]
+
+
+# --- Azure ML ----------------------------------------------------------------------------
+
+AML_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+
+
+def aml_traffic(plan: ResourcePlan) -> dict:
+    [step] = plan.of_type("azure-native:resources:Deployment")
+    [endpoint] = step.inputs["properties"]["template"]["resources"]
+    return endpoint["properties"]
+
+
+def aml_versions(plan: ResourcePlan) -> set[str]:
+    return {d.inputs["tags"]["modelfleet:version"] for d in plan.of_type(AML_DEPLOYMENT)}
+
+
+def test_azureml_one_slot_outside_a_rollout(plans):
+    for state in ("none", "promoted"):
+        plan = plans[f"aml-{state}"]
+        assert aml_versions(plan) == {"1.4.0"}, f"{state}: one deployment"
+        assert aml_traffic(plan)["traffic"] == {deployment_name("1.4.0"): 100}
+        assert "mirrorTraffic" not in aml_traffic(plan)
+        assert rollouts(plan) == []
+
+
+def test_azureml_rollout_runs_stable_and_new_with_the_canary_split(plans):
+    plan = plans["aml-progress"]
+    assert aml_versions(plan) == {"1.3.2", "1.4.0"}
+    assert aml_traffic(plan)["traffic"] == {deployment_name("1.3.2"): 90, deployment_name("1.4.0"): 10}
+    [r] = rollouts(plan)
+    assert r["rollback"]["automatic"] is False and "modelfleet abort llama3-8b-chat --stack aml-progress" in r["rollback"]["by"]
+    assert any(d.field == "rollout.rollback_on" and "no automatic rollback" in d.message for d in plan.diagnostics)
+
+
+def test_azureml_promote_leaves_the_new_deployment_untouched(plans):
+    [before] = [d for d in plans["aml-progress"].of_type(AML_DEPLOYMENT) if d.inputs["tags"]["modelfleet:version"] == "1.4.0"]
+    [after] = plans["aml-promoted"].of_type(AML_DEPLOYMENT)
+    assert after.urn.replace("aml-promoted", "aml-progress") == before.urn, "same logical deployment: not replaced"
+    same_stack = {k: str(v).replace("aml-promoted", "aml-progress") for k, v in after.inputs["properties"].items()}
+    assert same_stack == {k: str(v) for k, v in before.inputs["properties"].items()}, \
+        "promote changes traffic only; the old deployment is dropped (Pulumi deletes it)"
+
+
+def test_azureml_abort_sends_all_traffic_to_stable(plans):
+    plan = plans["aml-aborted"]
+    assert aml_versions(plan) == {"1.3.2", "1.4.0"}
+    assert aml_traffic(plan)["traffic"] == {deployment_name("1.3.2"): 100, deployment_name("1.4.0"): 0}
+    [new] = [d for d in plan.of_type(AML_DEPLOYMENT) if d.inputs["tags"]["modelfleet:version"] == "1.4.0"]
+    assert new.inputs["sku"]["capacity"] == 1, "kept at Azure ML's minimum with no traffic"
