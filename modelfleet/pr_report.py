@@ -13,13 +13,12 @@ Contract:
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from modelfleet.check import Violation
 from modelfleet.cost.diff import Change
 from modelfleet.cost.model import money_str
-from modelfleet.cost.report_text import signed, usd
+from modelfleet.cost.report_text import after_and_delta, delta, usd
 from modelfleet.pr import PrReport, StackResult
 
 
@@ -44,17 +43,11 @@ def verdict(report: PrReport) -> str:
     return f"{icon} {len(report.stacks)} stack(s) affected, {changed} with resource changes" + (f"; {', '.join(bits)}" if bits else "")
 
 
-def delta(before: Decimal, after: Decimal) -> str:
-    """`+$1,234.00` — any change, however small, is shown; no change is `±$0.00`."""
-    return signed(after - before) if after != before else "±$0.00"
-
-
 def _cost_cells(c: Change | None) -> list[str]:
     if c is None:
         return ["—", "—", "—"]
-    return [f"{usd(c.after_min)} ({delta(c.before_min, c.after_min)})",
-            f"{usd(c.after_expected)} ({delta(c.before_expected, c.after_expected)})",
-            f"{usd(c.after_max)} ({delta(c.before_max, c.after_max)})"]
+    return [after_and_delta(c.before_min, c.after_min), after_and_delta(c.before_expected, c.after_expected),
+            after_and_delta(c.before_max, c.after_max)]
 
 
 def _policy_cell(s: StackResult) -> str:
@@ -110,11 +103,9 @@ def markdown(report: PrReport) -> str:
         out.append(f"| {s.stack}{budget} | {_md(s.reason)} | {_resources_cell(s)} | " + " | ".join(_cost_cells(s.cost))
                    + f" | {_policy_cell(s)} |")
     if report.cost is not None and len(report.stacks) > 1:
-        d = report.cost
-        before_expected = sum((s.stack.before_expected for s in d.stacks), Decimal(0))
-        after_expected = sum((s.stack.after_expected for s in d.stacks), Decimal(0))
-        out.append(f"| **Total** | | | {delta(d.before_min, d.after_min)} | {delta(before_expected, after_expected)} | "
-                   f"{delta(d.before_max, d.after_max)} | |")
+        t = report.cost.total
+        out.append(f"| **Total** | | | {delta(t.before_min, t.after_min)} | {delta(t.before_expected, t.after_expected)} | "
+                   f"{delta(t.before_max, t.after_max)} | |")
     for s in report.stacks:
         out += ["", f"#### {s.stack}", ""]
         lines = _diff_lines(s)

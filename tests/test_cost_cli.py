@@ -149,7 +149,25 @@ def test_diff_against_a_ref_shows_the_delta_per_stack_and_model(repo: Path):
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout.strip() \
         == "M model_specs/resnet50-vision.yaml", "the working tree is untouched"
     code, md, _ = run(*ONPREM, "--diff", "main", "--format", "markdown", "--project-dir", str(repo))
-    assert code == 0 and f"Monthly cost will increase by ${expected:,.2f}" in md and "#### lab-kserve" in md
+    assert code == 0 and f"Monthly cost will increase: min ±$0.00, expected ±$0.00, max +${expected:,.2f}" in md
+    assert "#### lab-kserve" in md and "#### lab-dev" not in md and "1 stack(s) unchanged: lab-dev." in md
+
+
+def test_a_higher_floor_is_a_change_in_the_headline(repo: Path):
+    """Raising a prod min_replicas leaves max alone but is guaranteed spend: the comment says so."""
+    spec = repo / "model_specs" / "resnet50-vision.yaml"
+    text = spec.read_text()
+    old = "prod: {autoscaling: {min_replicas: 2, max_replicas: 8}}"
+    spec.write_text(text.replace(old, "prod: {autoscaling: {min_replicas: 3, max_replicas: 8}}"))
+    doc = cost_json(*ONPREM, "--diff", "main", "--project-dir", str(repo))
+    kserve = {s["stack"]: s for s in doc["diff"]["stacks"]}["lab-kserve"]
+    rise = Decimal(kserve["delta_min"])
+    assert rise == money(gpu_rate(repo, "lab-kserve", "T4") * HOURS_PER_MONTH) and Decimal(kserve["delta_max"]) == 0
+    code, md, _ = run(*ONPREM, "--diff", "main", "--format", "markdown", "--project-dir", str(repo))
+    headline = md.splitlines()[2]
+    assert code == 0 and "will not change" not in md
+    assert headline.startswith(f"**Monthly cost will increase: min +${rise:,.2f}") and "max ±$0.00" in headline
+    assert f"(+${rise:,.2f}, +" in md  # the stack row shows the min change
 
 
 def test_diff_counts_a_stack_missing_at_the_ref_as_zero(repo: Path):

@@ -69,7 +69,7 @@ def test_raising_prod_min_replicas_shows_the_guaranteed_spend(repo: Path) -> Non
     assert code == 0
     assert md.startswith("### modelfleet pr: ✅")
     assert "```diff\n~ aws:appautoscaling/target:Target resnet50-vision-scaling-target (minCapacity)" in md
-    assert f"(+${float(cost['delta_min']):,.2f})" in md and "(±$0.00)" in md  # a min change is a change; max unchanged
+    assert f"(+${float(cost['delta_min']):,.2f}, +" in md and "(±$0.00)" in md  # a min change is a change; max unchanged
 
 
 def test_a_new_mandatory_violation_fails_with_annotations_and_is_marked_new(repo: Path) -> None:

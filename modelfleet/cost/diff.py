@@ -72,6 +72,15 @@ class Diff:
     def after_min(self) -> Decimal:
         return sum((s.stack.after_min for s in self.stacks), ZERO)
 
+    @property
+    def total(self) -> Change:
+        """All stacks together, as one row (min, expected and max before and after)."""
+        def add(attr: str) -> Decimal:
+            return sum((getattr(s.stack, attr) for s in self.stacks), ZERO)
+
+        figures = [add(a) for a in ("before_min", "before_expected", "before_max", "after_min", "after_expected", "after_max")]
+        return Change("Total", *figures, "unchanged" if figures[:3] == figures[3:] else "changed")
+
 
 def _status(before: object, after: object, same: bool) -> str:
     if before is None:

@@ -2,9 +2,11 @@
 
 Contract: `cost_tables(stacks, diff)` → Rich renderables (one table per stack, components
 under their model, then notes: expected basis, usage-dependent and unpriced resources,
-budget verdict; a before → after table when `diff` is given). `cost_markdown(stacks, diff)`
-→ Markdown: with a diff, a summary line "Monthly cost will increase by $X (+Y%)", a table of
-stacks, then per stack a table of models (before / after / diff) with the components in a
+budget verdict; a table of changes when `diff` is given). `cost_markdown(stacks, diff)`
+→ Markdown: with a diff, a headline over min, expected and max together ("Monthly cost will
+increase: min +$X (+Y%), expected …, max …" — any change in any of them is a change), a
+table of the stacks that changed (each figure after, with its change), the unchanged stacks
+in one line, then per changed stack its changed models with the components in a
 collapsible `<details>`; without a diff, the current min / expected / max per stack and
 model. Usage-dependent and unpriced resources are always listed, never hidden in a 0.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -63,7 +64,7 @@ def _stack_title(s: StackCost) -> str:
 
 
 def stack_table(s: StackCost) -> Table:
-    table = Table(title=escape(_stack_title(s)), title_justify="left", show_lines=False)
+    table = Table(title=Text(_stack_title(s)), title_justify="left", show_lines=False)
     for header, justify in (("Model / component", "left"), ("Quantity", "right"), ("Unit price", "right"),
                             ("Monthly min", "right"), ("Expected", "right"), ("Monthly max", "right")):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
@@ -108,22 +109,51 @@ def stack_notes(s: StackCost) -> list[str]:
     return lines
 
 
+def moved(c: Change) -> bool:
+    """Any change in min, expected or max is a change (a higher floor is guaranteed spend)."""
+    return any(money(d) != 0 for d in (c.delta_min, c.delta_expected, c.delta_max))
+
+
+def delta(before: Decimal, after: Decimal) -> str:
+    """`+$1,234.00 (+5.0%)`; no change is `±$0.00`."""
+    if money(after) == money(before):
+        return "±$0.00"
+    share = pct(before, after).strip("()")
+    return f"{signed(after - before)}, {share}" if share else signed(after - before)
+
+
+def after_and_delta(before: Decimal, after: Decimal) -> str:
+    return f"{usd(after)} ({delta(before, after)})"
+
+
+def _cells(c: Change) -> list[str]:
+    return [after_and_delta(c.before_min, c.after_min), after_and_delta(c.before_expected, c.after_expected),
+            after_and_delta(c.before_max, c.after_max)]
+
+
 def diff_table(d: Diff) -> Table:
-    table = Table(title=escape(f"Monthly max vs {d.base_ref}"), title_justify="left")
-    for header, justify in (("Stack / model", "left"), ("Before", "right"), ("After", "right"), ("Diff", "right")):
+    """Changed stacks and models with min / expected / max after (change); unchanged stacks in the caption."""
+    same = [sc.stack.name for sc in d.stacks if not moved(sc.stack)]
+    table = Table(title=Text(f"Monthly cost vs {d.base_ref}: after (change)"), title_justify="left",
+                  caption=Text(f"unchanged: {', '.join(same)}") if same else None, caption_justify="left")
+    for header, justify in (("Stack / model", "left"), ("Min", "right"), ("Expected", "right"), ("Max", "right")):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for sc in d.stacks:
-        s = sc.stack
-        table.add_row(Text(s.name, style="bold"), usd(s.before_max), usd(s.after_max), f"{signed(s.delta_max)} {pct(s.before_max, s.after_max)}".strip())
+        if not moved(sc.stack):
+            continue
+        table.add_row(Text(sc.stack.name, style="bold"), *_cells(sc.stack))
         for m in sc.models:
-            table.add_row(f"  {m.name}", usd(m.before_max), usd(m.after_max), f"{signed(m.delta_max)} {pct(m.before_max, m.after_max)}".strip())
-    table.add_row(Text("Total", style="bold"), usd(d.before_max), usd(d.after_max),
-                  f"{signed(d.after_max - d.before_max)} {pct(d.before_max, d.after_max)}")
+            if moved(m):
+                table.add_row(Text(f"  {m.name}"), *_cells(m))
+    table.add_row(Text("Total", style="bold"), *_cells(d.total))
     return table
 
 
 def cost_tables(stacks: list[StackCost], diff: Diff | None = None) -> list[Any]:
     out: list[Any] = []
+    if diff is not None:  # with a diff, only the stacks whose figures moved get their full table
+        moving = {sc.stack.name for sc in diff.stacks if moved(sc.stack)}
+        stacks = [s for s in stacks if s.stack in moving]
     for s in stacks:
         out.append(stack_table(s))
         out.extend(Text(line, style="red" if line.startswith("OVER BUDGET") else "dim") for line in stack_notes(s))
@@ -138,13 +168,17 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def summary_line(before: Decimal, after: Decimal) -> str:
-    delta = money(after - before)
-    if delta > 0:
-        return f"Monthly cost will increase by ${delta:,.2f} {pct(before, after)}"
-    if delta < 0:
-        return f"Monthly cost will decrease by ${-delta:,.2f} {pct(before, after)}"
-    return "Monthly cost will not change"
+def summary_line(total: Change) -> str:
+    """The headline: direction over min, expected and max together, then each figure's change."""
+    deltas = [money(total.delta_min), money(total.delta_expected), money(total.delta_max)]
+    if not any(deltas):
+        return "Monthly cost will not change"
+    word = "increase" if all(x >= 0 for x in deltas) else "decrease" if all(x <= 0 for x in deltas) else "change"
+    def part(before: Decimal, after: Decimal) -> str:
+        return "±$0.00" if money(after) == money(before) else f"{signed(after - before)} {pct(before, after)}".strip()
+
+    return (f"Monthly cost will {word}: min {part(total.before_min, total.after_min)}, expected "
+            f"{part(total.before_expected, total.after_expected)}, max {part(total.before_max, total.after_max)}")
 
 
 def _components_md(s: StackCost) -> list[str]:
@@ -167,20 +201,26 @@ def _details(s: StackCost) -> list[str]:
 
 
 def _change_row(c: Change) -> str:
-    return f"| {_md(c.name)} | {usd(c.before_max)} | {usd(c.after_max)} | {f'{signed(c.delta_max)} {pct(c.before_max, c.after_max)}'.strip()} |"
+    return f"| {_md(c.name)} | " + " | ".join(_cells(c)) + " |"
 
 
 def cost_markdown(stacks: list[StackCost], diff: Diff | None = None) -> str:
     lines = ["### modelfleet cost estimate", ""]
     by_name = {s.stack: s for s in stacks}
     if diff is not None:
-        lines += [f"**{summary_line(diff.before_max, diff.after_max)}**", "",
-                  f"Compared with `{diff.base_ref}`; figures are monthly maxima (every model at its max replicas).", "",
-                  "| Stack | Before | After | Diff |", "|---|---:|---:|---:|"]
-        lines += [_change_row(sc.stack) for sc in diff.stacks]
-        for sc in diff.stacks:
-            lines += ["", f"#### {sc.stack.name}", "", "| Model | Before | After | Diff |", "|---|---:|---:|---:|"]
-            lines += [_change_row(m) for m in sc.models]
+        changed = [sc for sc in diff.stacks if moved(sc.stack)]
+        same = [sc.stack.name for sc in diff.stacks if not moved(sc.stack)]
+        lines += [f"**{summary_line(diff.total)}**", "",
+                  f"Compared with `{diff.base_ref}`. Each cell is the monthly figure after the change, with the change: "
+                  "min = every model at its minimum replicas, expected = at the usage file's averages (else min), "
+                  "max = at its maximum replicas.", ""]
+        if changed:
+            lines += ["| Stack | Min | Expected | Max |", "|---|---:|---:|---:|", *[_change_row(sc.stack) for sc in changed]]
+        if same:
+            lines += ["", f"{len(same)} stack(s) unchanged: {', '.join(same)}."]
+        for sc in changed:
+            lines += ["", f"#### {sc.stack.name}", "", "| Model | Min | Expected | Max |", "|---|---:|---:|---:|"]
+            lines += [_change_row(m) for m in sc.models if moved(m)]
             if sc.stack.name in by_name:
                 lines += _details(by_name[sc.stack.name])
         return "\n".join(lines).rstrip() + "\n"
