@@ -205,10 +205,9 @@ def run_pr(project_dir: Path, base: str, jobs: int | None = None) -> PrReport:
     with tempfile.TemporaryDirectory(prefix="modelfleet-pr-") as tmp:
         base_root = extract_at_ref(project_dir, base, PROJECT_PATHS, Path(tmp))
         stacks_dir = project_dir.resolve() / "stacks"
-        for name in sorted(_stacks_at(base_root) - _stacks_at(project_dir)):
-            if any(p.parent == stacks_dir and STACK_FILE_RE.match(p.name) and STACK_FILE_RE.match(p.name)["stack"] == name
-                   for p in changed):
-                reasons[name] = "stack deleted"
+        deleted = {m.group("stack") for p in changed if p.parent == stacks_dir and (m := STACK_FILE_RE.match(p.name))}
+        for name in sorted((_stacks_at(base_root) - _stacks_at(project_dir)) & deleted):
+            reasons[name] = "stack deleted"
         names = sorted(reasons)
         if not names:
             return report

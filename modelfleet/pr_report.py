@@ -5,7 +5,7 @@ Contract:
   `+N ~N -N`, monthly min / expected / max deltas, policy verdicts); per stack a collapsible
   resource diff (`diff` code block, `pulumi preview` style), and the policy violations with
   new ones marked. Unaffected stacks are not mentioned at all.
-- `annotations(report)` — GitHub workflow commands: `::error file=…,line=…` per validation
+- `github_annotations(report)` — GitHub workflow commands: `::error file=…,line=…` per validation
   problem, `::error` per mandatory and `::warning` per advisory violation, `::error` per
   stack over budget, `::notice` with the summary.
 - `as_json(report)` — the same facts; money as decimal strings.
@@ -140,7 +140,7 @@ def _gh(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def annotations(report: PrReport) -> list[str]:
+def github_annotations(report: PrReport) -> list[str]:
     lines = []
     for p in report.problems:
         lines.append(f"::error file={_gh(p.file, True)},line={p.line or 1},title={_gh(p.field or 'invalid input', True)}::{_gh(p.render())}")
@@ -160,7 +160,7 @@ def annotations(report: PrReport) -> list[str]:
 def _change_json(c: Change | None) -> dict[str, str] | None:
     if c is None:
         return None
-    return {k: money_str(getattr(c, k)) for k in ("before_min", "before_expected", "before_max", "after_min",
+    return {k: str(money_str(getattr(c, k))) for k in ("before_min", "before_expected", "before_max", "after_min",
                                                   "after_expected", "after_max", "delta_min", "delta_expected", "delta_max")}
 
 

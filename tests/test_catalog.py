@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -231,13 +230,6 @@ def test_allocatable_follows_the_documented_reserve(catalog, platform, vcpus, me
     assert (round(cpu, 2), round(ram, 2)) == pytest.approx(expected, abs=0.01)
 
 
-def test_default_catalog_loads_fast_and_is_cached():
-    from modelfleet.catalog.catalog import _read_directory
-
-    def timed() -> float:
-        start = time.perf_counter()
-        _read_directory(DATA_DIR)
-        return time.perf_counter() - start
-
-    assert min(timed() for _ in range(3)) < 0.05  # best of three: robust to a busy machine
+def test_default_catalog_is_loaded_once_and_cached():
+    # how fast it loads is measured by benchmarks/bench_catalog.py, not asserted here
     assert load_catalog() is load_catalog()

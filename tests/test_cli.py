@@ -281,3 +281,15 @@ def test_readme_lists_every_command_with_its_exit_codes() -> None:
         row = next((line for usage, line in rows.items() if usage == name or usage.startswith(name + " ")), None)
         assert row is not None, f"README's command table misses `{name}`"
         assert re.search(r"\| 0( ok)?[;,]", row), row
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_command_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)\n```", quick, flags=re.S)
+    assert len(blocks) == 2 and all("\n" not in b for b in blocks), blocks
+    install, test = blocks
+    assert install.endswith("modelfleet preview") and "dev" not in install, "preview needs no test tools"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test in ci, ".ci/run must run the README's test command"
+    assert "bench" not in quick, "benchmarks are not part of the quick start"

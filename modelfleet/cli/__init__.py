@@ -19,7 +19,7 @@ import os
 import sys
 import traceback
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -40,14 +40,14 @@ from modelfleet.errors import ModelfleetError
 PROG = "modelfleet"
 
 
-def _argument_metavar_only(self: typer.core.TyperArgument, ctx: object) -> str | None:
+def _argument_metavar_only(self: typer.core._TyperParameter, ctx: Any) -> str | None:
     """Typer (0.2x) prints an argument's Python type (`<list[Path]>`) beside its metavar, where
     options show the metavar alone; arguments with a metavar follow the options' rule here."""
     return None if self.metavar is not None else _typer_argument_type(self, ctx)
 
 
 _typer_argument_type = typer.core.TyperArgument.display_type_rich
-typer.core.TyperArgument.display_type_rich = _argument_metavar_only  # type: ignore[method-assign]
+typer.core.TyperArgument.display_type_rich = _argument_metavar_only  # type: ignore[method-assign,assignment]
 DEBUG_ENV = "MODELFLEET_DEBUG"
 
 app = typer.Typer(

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from modelfleet.cli.common import ProjectDir, StackOption, fail, project_root, say, show, stack_names, status
-from modelfleet.environment import KubernetesStack, SageMakerStack, find_stack, load_stack_file
 from modelfleet.errors import ModelfleetError
-from modelfleet.placement import StackPlacement
-from modelfleet.program import plan_stack
-from modelfleet.spec import load_specs, spec_paths
+
+if TYPE_CHECKING:
+    from modelfleet.placement import StackPlacement
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -30,6 +29,11 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _placed(project_dir: Path | None, stack_name: str) -> StackPlacement:
+    # the planning modules (Pulumi among them) load only when a command runs, not with the CLI
+    from modelfleet.environment import find_stack, load_stack_file
+    from modelfleet.program import plan_stack
+    from modelfleet.spec import load_specs, spec_paths
+
     try:
         root = project_root(project_dir, specs=True, stacks=True)
         stack_names(root, [stack_name])
@@ -61,6 +65,7 @@ def _environment_failure(e: Exception) -> typer.Exit:
 
 def quota_command(stack: StackOption, project_dir: ProjectDir = None) -> None:
     """Planned peak GPU capacity (EC2 vCPUs per quota bucket, SageMaker endpoint instances) vs AWS Service Quotas."""
+    from modelfleet.environment import KubernetesStack, SageMakerStack
     from modelfleet.quota import compare, needs
 
     sp = _placed(project_dir, stack)
@@ -102,6 +107,7 @@ def smoke_command(
     project_dir: ProjectDir = None,
 ) -> None:
     """After a real deploy: wait until the model's SageMaker endpoint is InService, invoke it once, print status and latency."""
+    from modelfleet.environment import SageMakerStack
     from modelfleet.smoke import SmokeError, default_payload, invoke, wait_in_service
 
     sp = _placed(project_dir, stack)

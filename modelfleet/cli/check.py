@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from modelfleet.check import exit_code, list_rules_json, rules_table, run_checks
 from modelfleet.cli.common import ProjectDir, StackList, fail, out, project_root, say, show, stack_names
 from modelfleet.errors import ModelfleetError
 
@@ -36,6 +35,8 @@ def check_command(
     project_dir: ProjectDir = None,
 ) -> None:
     """Run the policy pack over each stack's offline plan; exit 1 on a mandatory violation."""
+    from modelfleet.check import exit_code, list_rules_json, rules_table, run_checks
+
     fmt_value = CheckFormat(fmt).value
     try:
         root = project_root(project_dir, specs=not list_rules, stacks=not list_rules)

@@ -38,7 +38,7 @@ def pr_command(
 ) -> None:
     """Validate, preview diff, cost diff and policy verdicts for the stacks a change affects; one Markdown comment."""
     from modelfleet.pr import run_pr
-    from modelfleet.pr_report import annotations, as_json, markdown
+    from modelfleet.pr_report import as_json, github_annotations, markdown
 
     try:
         root = project_root(project_dir, specs=True, stacks=True)
@@ -57,7 +57,7 @@ def pr_command(
     if fmt == PrFormat.json:
         out(json.dumps(as_json(report), indent=2))
     elif fmt == PrFormat.github:
-        out("\n".join(annotations(report)))
+        out("\n".join(github_annotations(report)))
     else:
         out(text)
     if report.exit_code and fmt == PrFormat.markdown:

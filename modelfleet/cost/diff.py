@@ -78,8 +78,9 @@ class Diff:
         def add(attr: str) -> Decimal:
             return sum((getattr(s.stack, attr) for s in self.stacks), ZERO)
 
-        figures = [add(a) for a in ("before_min", "before_expected", "before_max", "after_min", "after_expected", "after_max")]
-        return Change("Total", *figures, "unchanged" if figures[:3] == figures[3:] else "changed")
+        before = (add("before_min"), add("before_expected"), add("before_max"))
+        after = (add("after_min"), add("after_expected"), add("after_max"))
+        return Change("Total", *before, *after, status="unchanged" if before == after else "changed")
 
 
 def _status(before: object, after: object, same: bool) -> str:

@@ -92,7 +92,7 @@ def _signal_diagnostics(spec: ModelSpec, engine: str, profile: RuntimeProfile) -
                                       f"To alert on it, name the series the server exports in "
                                       f"{', '.join(f'monitoring.metrics.{key}' for key, _ in missing)}"))
         if profile.defaulted:
-            names = ", ".join(f"{key}={profile.series[key].text()}" for key in profile.defaulted if profile.series.get(key))
+            names = ", ".join(f"{key}={series.text()}" for key in profile.defaulted if (series := profile.series.get(key)))
             out.append(Diagnostic("warning", spec.name, "monitoring.metrics",
                                   f"custom server: alerts and dashboards assume the series of a FastAPI server instrumented with "
                                   f"prometheus-client ({names}). If the server exports other names, set them in monitoring.metrics"))
