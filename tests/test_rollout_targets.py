@@ -43,9 +43,23 @@ BASES = {
   modelfleet:models: ["llama3-8b-chat"]
   modelfleet:artifact_store: {storage_accounts: {acmemodels: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml-data-rg/providers/Microsoft.Storage/storageAccounts/acmemodels"}}
 """,
+    "ks": """config:
+  modelfleet:environment: prod
+  modelfleet:platform: kubernetes
+  modelfleet:serving: kserve
+  modelfleet:cluster:
+    kind: onprem
+    gpu_nodes: [{name: gpu-node-03, accelerator: L4, count: 4}]
+    gpu_hour_usd: {L4: 0.35}
+  modelfleet:registry: {kind: external, url: harbor.lab.local/ml}
+  modelfleet:addons: {keda: present, kserve: present}
+  modelfleet:alerts: {alertmanager_receiver: ml-oncall}
+  modelfleet:models: ["llama3-8b-chat"]
+""",
 }
+
 # where each platform reads weights from (Azure ML registers Blob storage or its MLflow registry only)
-URIS = {"sm": "s3://acme-models/", "aml": "az://acmemodels/models/"}
+URIS = {"sm": "s3://acme-models/", "aml": "az://acmemodels/models/", "ks": "s3://acme-models/"}
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +192,54 @@ def test_azureml_abort_sends_all_traffic_to_stable(plans):
     assert aml_traffic(plan)["traffic"] == {deployment_name("1.3.2"): 100, deployment_name("1.4.0"): 0}
     [new] = [d for d in plan.of_type(AML_DEPLOYMENT) if d.inputs["tags"]["modelfleet:version"] == "1.4.0"]
     assert new.inputs["sku"]["capacity"] == 1, "kept at Azure ML's minimum with no traffic"
+
+
+# --- KServe (Serverless) -----------------------------------------------------------------
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+
+
+def predictor(plan: ResourcePlan) -> dict:
+    [isvc] = plan.of_type(ISVC)
+    return isvc.inputs["spec"]["predictor"]
+
+
+def rollback_rules(plan: ResourcePlan) -> list[dict]:
+    found = [r for r in plan.resources if r.name.endswith("-rollback-alerts")]
+    return [rule for r in found for group in r.inputs["spec"]["groups"] for rule in group["rules"]]
+
+
+def test_kserve_canary_only_during_a_rollout(plans):
+    for state in ("none", "promoted"):
+        assert "canaryTrafficPercent" not in predictor(plans[f"ks-{state}"]), f"{state}: all traffic to the latest revision"
+        assert rollback_rules(plans[f"ks-{state}"]) == []
+    assert predictor(plans["ks-progress"])["canaryTrafficPercent"] == 10
+    assert predictor(plans["ks-aborted"])["canaryTrafficPercent"] == 0, "abort: all traffic back to the previous revision"
+    [isvc] = plans["ks-progress"].of_type(ISVC)
+    assert isvc.inputs["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Serverless"
+
+
+def test_kserve_rollout_says_there_is_no_automatic_rollback_and_pages(plans):
+    plan = plans["ks-progress"]
+    [r] = rollouts(plan)
+    assert r["traffic"] == {"1.3.2": 90, "1.4.0": 10} and r["rollback"]["automatic"] is False
+    rules = rollback_rules(plan)
+    assert rules, "the rollback_on conditions are alert rules"
+    for rule in rules:
+        assert "modelfleet abort llama3-8b-chat --stack ks-progress" in rule["annotations"]["summary"]
+        assert rule["labels"]["receiver"] == "ml-oncall" and "namespace=\"llama3-8b-chat\"" in rule["expr"]
+    assert any(d.field == "rollout.rollback_on" and "no automatic rollback" in d.message for d in plan.diagnostics)
+    assert rollback_rules(plans["ks-aborted"]) == [], "aborted: nothing left to roll back"
+
+
+def test_kserve_standard_mode_canary_is_an_error_naming_what_works(tmp_path):
+    from modelfleet.environment import parse_stack
+    from modelfleet.placement import place_stack
+    from modelfleet.spec import parse_spec
+
+    text = (ROOT / "model_specs" / "llama3-8b-chat.yaml").read_text()
+    spec = parse_spec(text.replace("metric: concurrency", "metric: cpu_utilization").replace("target: 8", "target: 60"),
+                      "model_specs/llama3-8b-chat.yaml")
+    stack = parse_stack(BASES["ks"] + STATES["progress"], "stacks/Pulumi.ks.yaml")
+    [error] = [d for d in place_stack(stack, [spec]).errors if d.field == "rollout.strategy"]
+    assert "Serverless" in error.message and "RawDeployment" in error.message and "To fix" in error.message

@@ -6,7 +6,8 @@ Engines:
   HPA v2 (cpu_utilization) or KEDA ScaledObject (other metrics, scale-to-zero), and a
   PodDisruptionBudget when min ≥ 2.
 - `kserve`: Namespace, ServiceAccount, GPU ResourceQuota and an InferenceService with
-  min/max replicas and autoscaling (`kserve_autoscaling`), `canaryTrafficPercent` for canary
+  min/max replicas and autoscaling (`kserve_autoscaling`), `canaryTrafficPercent` during a rollout
+  (`rollouts`), for canary
   rollouts.
 The GPU ResourceQuota lives with the model's namespace: max replicas plus one surge pod.
 Ports, probes, scrape endpoint and every metric query come from the runtime profile
@@ -22,7 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubernetes import artifacts, autoscaling, kserve_autoscaling, monitoring, pod
+from components.kubernetes import artifacts, autoscaling, kserve_autoscaling, monitoring, pod, rollouts
 from components.kubernetes.objects import (
     GPU_RESOURCE,
     KSERVE_API,
@@ -153,6 +154,11 @@ class ModelServer(pulumi.ComponentResource):
             meta = {**obj["metadata"], "labels": {**obj["metadata"]["labels"], **args.monitor_labels}}
             k8s.apiextensions.CustomResource(f"{name}-{role}", api_version=obj["apiVersion"], kind=obj["kind"],
                                              metadata=meta, spec=obj["spec"], opts=self._in_ns)
+        rollback = rollouts.rollback_rule(p, args.alert_receiver, self.profile) if args.engine == "kserve" else None
+        if rollback is not None:  # KServe has no automatic rollback: the on-call sees the rollback_on conditions
+            meta = {**rollback["metadata"], "labels": {**rollback["metadata"]["labels"], **args.monitor_labels}}
+            k8s.apiextensions.CustomResource(f"{name}-rollback-alerts", api_version=rollback["apiVersion"], kind=rollback["kind"],
+                                             metadata=meta, spec=rollback["spec"], opts=self._in_ns)
         board = monitoring.dashboard_config_map(p, self.profile, gpu_label)
         k8s.core.v1.ConfigMap(f"{name}-dashboard", metadata=board["metadata"], data=board["data"], opts=self._in_ns)
 
@@ -245,8 +251,9 @@ class ModelServer(pulumi.ComponentResource):
             predictor["labels"] = dict(args.pod_labels)
         if args.capture_url and spec.monitoring.enabled and spec.monitoring.data_capture.sample_percent > 0:
             predictor["logger"] = {"mode": "all", "url": args.capture_url}
-        if spec.rollout.strategy in ("canary", "blue_green"):
-            predictor["canaryTrafficPercent"] = spec.rollout.canary_percent if spec.rollout.strategy == "canary" else 0
+        canary = rollouts.canary_traffic_percent(p.rollout)  # only during a rollout (modelfleet:stable ≠ version)
+        if canary is not None:
+            predictor["canaryTrafficPercent"] = canary
         storage_uri = artifacts.kserve_storage(p)
         fetch = pod_spec["initContainers"]
         if profile.engine == "kserve":

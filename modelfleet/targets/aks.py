@@ -24,8 +24,9 @@ from modelfleet.naming import short_hash
 from modelfleet.placed import NodeShape, Placement, StackPlacement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
-from modelfleet.targets import Target, offers
+from modelfleet.targets import offers
 from modelfleet.targets.kubernetes import engine_diagnostics
+from modelfleet.targets.kubernetes_rollout import KubernetesRollouts
 
 AGENT_POOL_MAX = 12  # Linux agent pool names: 1-12 lowercase alphanumerics, starting with a letter
 AGENT_POOL_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
@@ -81,7 +82,7 @@ def pool_bounds(placements: list[Placement], gpus_per_node: int) -> tuple[int, i
     return low, max(high, low, 1)
 
 
-class AksTarget(Target):
+class AksTarget(KubernetesRollouts):
     NAME = "aks"
     UNSUPPORTED: ClassVar[dict[str, str]] = {}
 

@@ -31,9 +31,9 @@ from modelfleet.naming import fit
 from modelfleet.placed import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
-from modelfleet.targets import Target
 from modelfleet.targets.aws_offers import choose_offer, shape_key
 from modelfleet.targets.kubernetes import engine_diagnostics
+from modelfleet.targets.kubernetes_rollout import KubernetesRollouts
 
 EKS_NAME_LIMIT = 63
 
@@ -68,7 +68,7 @@ def node_bounds(placements: list[Placement]) -> tuple[int, int]:
     return math.ceil(low), max(1, math.ceil(high))
 
 
-class EksTarget(Target):
+class EksTarget(KubernetesRollouts):
     NAME = "eks"
     UNSUPPORTED: ClassVar[dict[str, str]] = {}
 

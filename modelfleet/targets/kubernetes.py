@@ -121,8 +121,8 @@ def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
     elif engine == "kserve":
         if r.strategy == "blue_green":
             add("warning", "rollout.strategy",
-                "KServe has no blue/green switch: the new revision is deployed with canaryTrafficPercent 0 and promoted "
-                "to 100 % in one step after the bake time (documented fallback)")
+                "KServe has no blue/green switch: during a rollout the new revision runs with canaryTrafficPercent 0 and "
+                "gets all traffic when `modelfleet promote` removes it (documented fallback)")
         if a.floor == 0 and a.metric == "cpu_utilization":
             add("error", "autoscaling.scale_to_zero",
                 "KServe scales cpu_utilization through the HPA (RawDeployment), which keeps ≥ 1 replica. To fix: use metric "

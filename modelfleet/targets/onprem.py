@@ -17,8 +17,8 @@ from modelfleet.environment import AnyStack, GpuNode, KubernetesStack, OnPremClu
 from modelfleet.placed import NodeShape, Placement, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
-from modelfleet.targets import Target
 from modelfleet.targets.kubernetes import engine_diagnostics
+from modelfleet.targets.kubernetes_rollout import KubernetesRollouts
 
 
 def _node_accelerator(node: GpuNode) -> catalog.Accelerator | None:
@@ -32,7 +32,7 @@ def _describe(nodes: tuple[GpuNode, ...]) -> str:
     return ", ".join(f"{n.name} ({n.count}×{n.accelerator})" for n in nodes) or "no GPU nodes listed"
 
 
-class OnPremTarget(Target):
+class OnPremTarget(KubernetesRollouts):
     NAME = "onprem"
     UNSUPPORTED = {"spot": "on-prem nodes have no spot market; `spot` is ignored"}
 
