@@ -152,7 +152,8 @@ def test_managed_groups_carry_discovery_tags_and_the_autoscaler_runs(plans):
     assert values["autoDiscovery"]["clusterName"] == "ml-m" and values["awsRegion"] == "us-east-1"
     assert values["image"]["tag"] == "v1.34.5", "the autoscaler's minor follows the cluster's 1.34"
     assert release.inputs["repositoryOpts"]["repo"] == "https://kubernetes.github.io/autoscaler"
-    [association] = plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    [association] = [r for r in plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                     if "cluster-autoscaler" in r.name]
     assert association.inputs["serviceAccount"] == values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
 
 

@@ -29,16 +29,23 @@ from modelfleet.targets.aws_offers import partition
 from modelfleet.targets.eks import cluster_name, node_bounds, node_group_name
 
 
+def pod_identity_agent(stack: KubernetesStack, info: ClusterInfo) -> list[pulumi.Resource]:
+    """The `eks-pod-identity-agent` add-on on a cluster the stack creates (none on existing clusters,
+    which must run it), registered once per stack: the node provisioners and the models' own
+    identities get their credentials through it."""
+    assert isinstance(stack.cluster, EksCluster)
+    if not stack.cluster.create:
+        return []
+    return [aws.eks.Addon(f"{stack.stack}-pod-identity-agent", cluster_name=info.name, addon_name=POD_IDENTITY_AGENT,
+                          tags=stack_tags(stack), opts=pulumi.ResourceOptions(depends_on=info.ready))]
+
+
 def provision(sp: StackPlacement, info: ClusterInfo, provider: pulumi.ProviderResource) -> list[pulumi.Resource]:
     stack = sp.stack
     assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster) and stack.region
     cluster = stack.cluster
     name, tags, region = cluster_name(stack), stack_tags(stack), stack.region
-    ready: list[pulumi.Resource] = []
-    if cluster.create:
-        ready.append(aws.eks.Addon(f"{stack.stack}-pod-identity-agent", cluster_name=info.name,
-                                   addon_name=POD_IDENTITY_AGENT, tags=tags,
-                                   opts=pulumi.ResourceOptions(depends_on=info.ready)))
+    ready: list[pulumi.Resource] = pod_identity_agent(stack, info)
     on_cluster = pulumi.ResourceOptions(providers=[provider], depends_on=[*info.ready, *ready])
     if cluster.node_provisioner == "karpenter":
         controller = Karpenter(f"{stack.stack}-karpenter", KarpenterArgs(

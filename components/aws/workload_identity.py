@@ -9,7 +9,7 @@ only the model's S3 prefix (and decrypt with the model bucket's KMS key when the
     EKS user guide "Create IAM role with trust policy required by EKS Pod Identity") limited by the
     session tags Pod Identity sets (`kubernetes-namespace`, `kubernetes-service-account`,
     `eks-cluster-name`), plus an `aws.eks.PodIdentityAssociation` for (cluster, namespace, SA). Needs the
-    `eks-pod-identity-agent` add-on: created clusters get it (`pod_identity_agent`); existing ones must run it.
+    `eks-pod-identity-agent` add-on: created clusters get it (`gpu_nodes.pod_identity_agent`); existing ones must run it.
   * `irsa`: trust the cluster's OIDC provider (`sts:AssumeRoleWithWebIdentity`, `<issuer>:sub` =
     `system:serviceaccount:<ns>:<sa>`, `<issuer>:aud` = `sts.amazonaws.com`); the ServiceAccount carries
     `eks.amazonaws.com/role-arn` (`annotations`).
@@ -145,10 +145,9 @@ def model_identities(sp: Any, cluster_name: pulumi.Input[str], oidc_issuer: pulu
             account = aws.get_caller_identity_output().account_id
             provider_arn = pulumi.Output.all(account, oidc_issuer).apply(
                 lambda v: f"arn:{partition}:iam::{v[0]}:oidc-provider/{v[1].removeprefix('https://')}")
-    elif created:
-        # existing clusters must already run the agent (stack setting identity: irsa otherwise)
-        ready.append(aws.eks.Addon(f"{stack.stack}-pod-identity-agent", cluster_name=cluster_name, addon_name=POD_IDENTITY_AGENT,
-                                   tags=tags))
+    # pod_identity: the agent add-on of created clusters is registered once per stack by
+    # components.aws.gpu_nodes.pod_identity_agent (the node provisioners need it too); existing
+    # clusters must already run it (stack setting identity: irsa otherwise)
     out: dict[str, dict[str, Any]] = {}
     for p in users:
         identity = ModelIdentity(f"{p.name}-identity", ModelIdentityArgs(
