@@ -188,7 +188,7 @@ def test_both_provisioners_price_the_same_shapes(plans):
 def test_policy_pack_passes_karpenter_stacks_and_flags_tampering(plans, project):
     report = run_checks([plans["k-dev"], plans["m-prod"]], project / "policies" / "config")
     ids = {v.rule for v in report.mandatory}
-    assert not ids & {"MF-GPU-006", "MF-GPU-007", "MF-EKS-001", "MF-EKS-002"}, report.violations
+    assert not ids & {"MF-GPU-006", "MF-GPU-007", "MF-EKS-001", "MF-EKS-002", "MF-IAM-001"}, report.violations
     [pool] = plans["k-dev"].of_type(NODEPOOL)[:1]
     untainted = json.loads(json.dumps(pool.inputs))
     untainted["spec"]["template"]["spec"]["taints"] = []

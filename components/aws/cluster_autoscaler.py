@@ -6,8 +6,8 @@ Registers, under the component:
   with the permissions of the upstream AWS README (kubernetes/autoscaler
   cluster-autoscaler/cloudprovider/aws/README.md, "IAM Policy" and "Auto-Discovery Setup",
   commit 062f28a6): reads unscoped (the Describe APIs have no resource-level permissions);
-  `SetDesiredCapacity` / `TerminateInstanceInAutoScalingGroup` only on Auto Scaling groups
-  carrying the cluster's discovery tag; `eks:DescribeNodegroup` (scale from zero: labels,
+  `SetDesiredCapacity` / `TerminateInstanceInAutoScalingGroup` only on the region's Auto Scaling
+  groups carrying the cluster's discovery tag; `eks:DescribeNodegroup` (scale from zero: labels,
   taints and instance type of an empty managed node group) on this cluster's node groups;
 - the Helm release (chart pinned in modelfleet/data/node_autoscalers.json), auto-discovering
   groups tagged `k8s.io/cluster-autoscaler/enabled` and `k8s.io/cluster-autoscaler/<cluster>`
@@ -45,7 +45,8 @@ def autoscaler_statements(*, partition: str, region: str, cluster_name: str) -> 
             "ec2:DescribeLaunchTemplateVersions",
             # the README lists the SDK paginator name (…Pages); the IAM action is this one
             "ec2:GetInstanceTypesFromInstanceRequirements"]},
-        {"Sid": "ScaleOwnGroups", "Effect": "Allow", "Resource": "*",
+        {"Sid": "ScaleOwnGroups", "Effect": "Allow",
+         "Resource": f"arn:{partition}:autoscaling:{region}:*:autoScalingGroup:*:autoScalingGroupName/*",
          "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
          "Condition": {"Null": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "false"}}},
         {"Sid": "DescribeNodegroups", "Effect": "Allow", "Action": ["eks:DescribeNodegroup"],

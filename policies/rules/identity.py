@@ -24,6 +24,15 @@ STAR_ONLY_ACTIONS = frozenset({
     "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+    # node provisioners' discovery reads (Karpenter's AllowRegionalReadActions / AllowPricingReadActions /
+    # AllowUnscopedInstanceProfileListAction in its v1.14.1 cloudformation.yaml; the Cluster Autoscaler's
+    # AWS README): EC2 and Auto Scaling Describe calls, the Price List API and IAM list calls
+    "ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus",
+    "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions", "ec2:DescribePlacementGroups", "ec2:DescribeSpotPriceHistory",
+    "ec2:GetInstanceTypesFromInstanceRequirements", "pricing:GetProducts", "iam:ListInstanceProfiles",
+    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags",
 })
 # built-in data-plane roles on Blob storage (Azure built-in roles: Storage)
 BLOB_DATA_ROLES = {
