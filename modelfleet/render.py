@@ -149,7 +149,8 @@ def helm_objects(resource: PlannedResource, mode: HelmMode) -> list[dict[str, An
     inputs = clean(resource.inputs)
     chart = str(inputs.get("chart") or "")
     repo = str((inputs.get("repositoryOpts") or {}).get("repo") or "")
-    if not chart or not repo:
+    # an OCI chart reference (oci://host/path/chart) carries its repository itself
+    if not chart or (not repo and not chart.startswith("oci://")):
         raise RenderError(f"{resource.urn}: a Helm release needs chart and repositoryOpts.repo to render. "
                           "To fix: set both in the component (a local chart path cannot be rendered for GitOps)")
     if chart.startswith("oci://"):

@@ -220,3 +220,12 @@ def test_unknown_nodes_mode_is_a_located_error(project: Path, cli: CliRunner, tm
     assert result.exit_code == 2
     assert "Pulumi.k-dev.yaml:" in result.output and "modelfleet:cluster.nodes" in result.output
     assert "karpenter" in result.output and "managed" in result.output
+
+
+def test_render_writes_karpenter_objects_for_gitops(plans):
+    from modelfleet.render import render_plan
+
+    files = render_plan(plans["k-dev"]).files
+    text = "\n".join(files.values())
+    assert "url: oci://public.ecr.aws/karpenter" in text and "type: oci" in text
+    assert any("nodepool-k-dev-" in path for path in files) and any("ec2nodeclass-k-dev-" in path for path in files)
