@@ -17,8 +17,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -37,6 +39,10 @@ from components.aws.pod_identity import pod_identity_role
 from modelfleet.node_autoscalers import karpenter, karpenter_policies
 
 QUEUE_RETENTION_SECONDS = 300  # upstream cloudformation.yaml MessageRetentionPeriod
+
+
+def _document(upstream: str, policies: dict[str, list[dict[str, Any]]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": policies[upstream]}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -101,8 +107,7 @@ class Karpenter(pulumi.ComponentResource):
                          "ResourceDiscoveryPolicy"):
             policy = aws.iam.Policy(
                 f"{name}-{upstream}", description=f"Karpenter controller ({upstream}) for {args.cluster_name}",
-                policy=documents.apply(lambda d, u=upstream: json.dumps({"Version": "2012-10-17", "Statement": d[u]},
-                                                                         sort_keys=True)),
+                policy=documents.apply(functools.partial(_document, upstream)),
                 tags=args.tags, opts=child)
             attachments.append(aws.iam.RolePolicyAttachment(f"{name}-{upstream}-attach", role=role.name,
                                                             policy_arn=policy.arn, opts=child))
