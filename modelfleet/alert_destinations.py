@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 from modelfleet.environment import NAMESPACE, AnyStack, target_of
 from modelfleet.errors import Problem, SpecError
 from modelfleet.plan import Diagnostic
-from modelfleet.yamlmarks import load_yaml
+from modelfleet.yamlmarks import load_yaml, read_source
 
 if TYPE_CHECKING:
     from modelfleet.placed import Placement
@@ -95,8 +95,8 @@ def _findings(stack: AnyStack) -> list[_Finding]:
 def _line(stack: AnyStack, kind: str) -> int | None:
     """Line of `modelfleet:alerts.<kind>` in the stack file, when the file is readable."""
     try:
-        _, marks = load_yaml(Path(stack.file).read_text(encoding="utf-8"), stack.file)
-    except (OSError, SpecError):
+        _, marks = load_yaml(read_source(Path(stack.file)), stack.file)
+    except SpecError:
         return None
     return marks.locate(("config", ALERTS_KEY, kind))[0]
 

@@ -23,8 +23,9 @@ from typing import Any
 import yaml
 
 from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_paths
-from modelfleet.errors import ModelfleetError
+from modelfleet.errors import ModelfleetError, SpecError
 from modelfleet.spec import spec_paths
+from modelfleet.yamlmarks import read_source
 
 
 class ChangedError(ModelfleetError):
@@ -79,8 +80,8 @@ def _old_spec_name(project_dir: Path, ref: str, path: Path) -> str | None:
 
 def _spec_name(path: Path) -> str | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = yaml.safe_load(read_source(path))
+    except (SpecError, yaml.YAMLError):
         return None
     return str(data["name"]) if isinstance(data, dict) and data.get("name") else None
 

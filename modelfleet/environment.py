@@ -21,7 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from modelfleet.errors import Problem, SpecError
 from modelfleet.secret_refs import reference_problem
 from modelfleet.validation import custom_error, problems_from
-from modelfleet.yamlmarks import load_yaml
+from modelfleet.yamlmarks import load_yaml, read_source
 
 STACK_FILE_RE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.ya?ml$")
 NAMESPACE = "modelfleet"
@@ -391,15 +391,41 @@ def parse_stack(text: str, file: str) -> AnyStack:
 
 
 def load_stack_file(path: Path) -> AnyStack:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError([Problem(str(path), f"cannot read the file: {e.strerror}", fix="check the path")]) from e
-    return parse_stack(text, str(path))
+    return parse_stack(read_source(path), str(path))
 
 
-def stack_paths(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("Pulumi.*.y*ml") if STACK_FILE_RE.match(p.name))
+def stack_paths(directory: Path, *, required: bool = True) -> list[Path]:
+    """Stack files in `directory`, sorted. A stack given as both .yaml and .yml, a file named
+    like a stack that Pulumi would not read, a missing directory or (with `required`) no
+    stack at all is a SpecError: nothing there is silently skipped."""
+    if not directory.is_dir():
+        if not required:
+            return []
+        raise SpecError([Problem(str(directory), "the stacks directory does not exist",
+                                 fix="create stacks/Pulumi.<stack>.yaml, or pass --project-dir")])
+    found: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        match = STACK_FILE_RE.match(path.name)
+        if match:
+            stack = match.group("stack")
+            if stack in found:
+                problems.append(Problem(str(path), f"stack {stack!r} is also defined by {found[stack].name}", line=1,
+                                        allowed="one file per stack", fix=f"merge the two files into {found[stack].name} and delete {path.name}"))
+            else:
+                found[stack] = path
+        elif path.name.lower().startswith("pulumi.") or path.suffix.lower() in (".yaml", ".yml"):
+            problems.append(Problem(str(path), f"{path.name!r} is not a stack file Pulumi reads", line=1,
+                                    allowed="Pulumi.<stack>.yaml or Pulumi.<stack>.yml, stack names of letters, digits, '-', '_' and '.'",
+                                    fix="rename it to Pulumi.<stack>.yaml, or move it out of the stacks directory"))
+    if not found and not problems and required:
+        problems.append(Problem(str(directory), "no stack files found", allowed="Pulumi.<stack>.yaml",
+                                fix="add a stack file (see the README) or point --project-dir at the project"))
+    if problems:
+        raise SpecError(problems)
+    return sorted(found.values())
 
 
 def find_stack(directory: Path, name: str) -> Path:

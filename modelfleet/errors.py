@@ -3,6 +3,8 @@ anything else escaping the CLI is a bug."""
 
 from __future__ import annotations
 
+from modelfleet.credentials import redact
+
 
 class ModelfleetError(Exception):
     """Base class; `exit_code` is what the CLI returns for it."""
@@ -53,8 +55,9 @@ class Problem:
         self.line = line
         self.column = column
         self.field = field
-        self.value = value
-        self.message = message
+        # a message or value may quote user input: never echo a credential found in it
+        self.value = redact(value) if isinstance(value, str) else value
+        self.message = redact(message)
         self.allowed = allowed
         self.fix = fix
 
@@ -69,7 +72,7 @@ class Problem:
     def render(self) -> str:
         text = f"{self.location()}: {self.field or '<document>'}: {self.message}"
         if self.value is not None:
-            text += f" (got {self.value!r})"
+            text += f" (got {redact(repr(self.value))})"
         if self.allowed:
             text += f". Allowed: {self.allowed}"
         if self.fix:

@@ -20,10 +20,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from modelfleet import catalog, profiles
+from modelfleet.environment import STACK_FILE_RE
 from modelfleet.errors import CatalogError, Problem, SpecError
 from modelfleet.uris import carries_credentials, uri_problem
 from modelfleet.validation import custom_error, problems_from
-from modelfleet.yamlmarks import Marks, load_yaml
+from modelfleet.yamlmarks import Marks, load_yaml, read_source
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -411,11 +412,7 @@ def _has_path(data: Any, path: tuple[Any, ...]) -> bool:
 
 
 def load_spec_file(path: Path) -> SpecFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError([Problem(str(path), f"cannot read the file: {e.strerror}", fix="check the path and permissions")]) from e
-    return parse_spec(text, str(path))
+    return parse_spec(read_source(path), str(path))
 
 
 def load_specs(paths: list[Path]) -> list[SpecFile]:
@@ -442,9 +439,53 @@ def load_specs(paths: list[Path]) -> list[SpecFile]:
     return specs
 
 
-def spec_paths(directory: Path) -> list[Path]:
-    """Spec files in a directory, sorted (schema.json and hidden files excluded)."""
-    return sorted(p for p in directory.glob("*.y*ml") if not p.name.startswith("."))
+SPEC_SUFFIXES = (".yaml", ".yml")
+# files that may sit in model_specs/ beside the specs without being one
+SPEC_DIR_EXTRAS = ("schema.json",)
+DOC_SUFFIXES = (".md", ".txt", ".rst")
+
+
+def _looks_like_spec(path: Path) -> bool:
+    """A nested YAML file that would be a model spec if it sat in model_specs/."""
+    try:
+        data, _ = load_yaml(read_source(path), str(path))
+    except SpecError:
+        return False
+    return isinstance(data, dict) and "name" in data and bool({"model", "serving"} & set(data))
+
+
+def spec_paths(directory: Path, *, required: bool = True) -> list[Path]:
+    """Spec files directly in `directory`, sorted. Nothing there is silently skipped: a file
+    that is neither a spec, schema.json, documentation nor hidden, a spec-like YAML file in
+    a sub-folder, a missing directory or (with `required`) no spec at all is a SpecError."""
+    if not directory.is_dir():
+        if not required:
+            return []
+        raise SpecError([Problem(str(directory), "the model_specs directory does not exist",
+                                 fix="create model_specs/ with one <model>.yaml per model, or pass --project-dir")])
+    specs: list[Path] = []
+    problems: list[Problem] = []
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith(".") or STACK_FILE_RE.match(path.name):
+            continue
+        if path.is_dir():
+            for nested in sorted(path.rglob("*")):
+                if nested.suffix.lower() in SPEC_SUFFIXES and nested.is_file() and _looks_like_spec(nested):
+                    problems.append(Problem(str(nested), "a model spec in a sub-folder is not loaded", line=1,
+                                            allowed=f"spec files directly in {directory}",
+                                            fix=f"move it to {directory / nested.name}"))
+        elif path.suffix in SPEC_SUFFIXES:
+            specs.append(path)
+        elif path.name not in SPEC_DIR_EXTRAS and path.suffix.lower() not in DOC_SUFFIXES:
+            problems.append(Problem(str(path), f"{path.name!r} is not a spec file and would be ignored",
+                                    allowed="<model>.yaml or <model>.yml (lower-case extension), schema.json, documentation",
+                                    fix=f"rename it to {path.stem.split('.')[0]}.yaml if it is a spec, or move it out of {directory}"))
+    if not specs and not problems and required:
+        problems.append(Problem(str(directory), "no model specs found", allowed="one <model>.yaml per model",
+                                fix="add a spec (`modelfleet new MODEL` scaffolds one) or point --project-dir at the project"))
+    if problems:
+        raise SpecError(problems)
+    return specs
 
 
 def json_schema() -> dict[str, Any]:

@@ -6,6 +6,7 @@ may be spec files, stack files or directories; none = model_specs/ and stacks/.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,33 @@ from modelfleet.placement import place_stack
 from modelfleet.spec import SpecFile, load_specs, spec_paths
 
 
+def _collect(*finders: Callable[[], list[Path]]) -> list[list[Path]]:
+    """Run each file finder; report every finder's layout problems together."""
+    results: list[list[Path]] = []
+    problems: list[Problem] = []
+    for find in finders:
+        try:
+            results.append(find())
+        except SpecError as e:
+            problems += e.problems
+            results.append([])
+    if problems:
+        raise SpecError(problems)
+    return results
+
+
 def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path]]:
     if not paths:
-        return spec_paths(project_dir / "model_specs"), stack_paths(project_dir / "stacks")
+        specs, stacks = _collect(lambda: spec_paths(project_dir / "model_specs"), lambda: stack_paths(project_dir / "stacks"))
+        return specs, stacks
     specs: list[Path] = []
     stacks: list[Path] = []
     for path in paths:
         if path.is_dir():
-            specs += spec_paths(path)
-            stacks += stack_paths(path)
+            found_specs, found_stacks = _collect(lambda path=path: spec_paths(path, required=False),
+                                                 lambda path=path: stack_paths(path, required=False))
+            specs += found_specs
+            stacks += found_stacks
         elif STACK_FILE_RE.match(path.name):
             stacks.append(path)
         else:
@@ -58,7 +77,11 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
     spec_files, stack_files = _split(project_dir, paths)
     if paths and not stack_files and not any(p.is_dir() for p in paths):
         # specs given alone: still check them against the project's stacks
-        stack_files = stack_paths(project_dir / "stacks")
+        stack_files = stack_paths(project_dir / "stacks", required=False)
+    if paths and not spec_files and not stack_files:
+        raise SpecError([Problem(", ".join(map(str, paths)), "no spec or stack files found there",
+                                 allowed="model spec files (*.yaml), stack files (Pulumi.<stack>.yaml) or directories holding them",
+                                 fix="pass model_specs/, stacks/ or the files themselves")])
     problems: list[Problem] = []
     specs: list[SpecFile] = []
     try:

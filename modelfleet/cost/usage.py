@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from modelfleet.errors import Problem, SpecError
-from modelfleet.yamlmarks import load_yaml
+from modelfleet.yamlmarks import load_yaml, read_source
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,4 @@ def parse_usage(text: str, file: str, models: set[str], environments: set[str]) 
 
 
 def load_usage(path: Path, models: set[str], environments: set[str]) -> Usage:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError([Problem(str(path), f"cannot read the usage file: {e.strerror}",
-                                 fix="check the --usage path")]) from e
-    return parse_usage(text, str(path), models, environments)
+    return parse_usage(read_source(path), str(path), models, environments)
