@@ -395,14 +395,22 @@ def load_stack_file(path: Path) -> AnyStack:
 
 
 def stack_paths(directory: Path, *, required: bool = True) -> list[Path]:
-    """Stack files in `directory`, sorted. A stack given as both .yaml and .yml, a file named
-    like a stack that Pulumi would not read, a missing directory or (with `required`) no
-    stack at all is a SpecError: nothing there is silently skipped."""
+    """Stack files in `directory`, sorted; SpecError for any `stack_layout` problem."""
+    stacks, problems = stack_layout(directory, required=required)
+    if problems:
+        raise SpecError(problems)
+    return stacks
+
+
+def stack_layout(directory: Path, *, required: bool = True) -> tuple[list[Path], list[Problem]]:
+    """Stack files in `directory`, and what is wrong with the directory. A stack given as both
+    .yaml and .yml, a file named like a stack that Pulumi would not read, a missing directory
+    or (with `required`) no stack at all is a problem: nothing there is silently skipped."""
     if not directory.is_dir():
         if not required:
-            return []
-        raise SpecError([Problem(str(directory), "the stacks directory does not exist",
-                                 fix="create stacks/Pulumi.<stack>.yaml, or pass --project-dir")])
+            return [], []
+        return [], [Problem(str(directory), "the stacks directory does not exist",
+                            fix="create stacks/Pulumi.<stack>.yaml, or pass --project-dir")]
     found: dict[str, Path] = {}
     problems: list[Problem] = []
     for path in sorted(directory.iterdir()):
@@ -423,9 +431,7 @@ def stack_paths(directory: Path, *, required: bool = True) -> list[Path]:
     if not found and not problems and required:
         problems.append(Problem(str(directory), "no stack files found", allowed="Pulumi.<stack>.yaml",
                                 fix="add a stack file (see the README) or point --project-dir at the project"))
-    if problems:
-        raise SpecError(problems)
-    return sorted(found.values())
+    return sorted(found.values()), problems
 
 
 def find_stack(directory: Path, name: str) -> Path:

@@ -455,14 +455,23 @@ def _looks_like_spec(path: Path) -> bool:
 
 
 def spec_paths(directory: Path, *, required: bool = True) -> list[Path]:
-    """Spec files directly in `directory`, sorted. Nothing there is silently skipped: a file
-    that is neither a spec, schema.json, documentation nor hidden, a spec-like YAML file in
-    a sub-folder, a missing directory or (with `required`) no spec at all is a SpecError."""
+    """Spec files directly in `directory`, sorted; SpecError for any `spec_layout` problem."""
+    specs, problems = spec_layout(directory, required=required)
+    if problems:
+        raise SpecError(problems)
+    return specs
+
+
+def spec_layout(directory: Path, *, required: bool = True) -> tuple[list[Path], list[Problem]]:
+    """Spec files directly in `directory`, and what is wrong with the directory. Nothing there
+    is silently skipped: a file that is neither a spec, schema.json, documentation nor hidden,
+    a spec-like YAML file in a sub-folder, a missing directory or (with `required`) no spec
+    at all is a problem."""
     if not directory.is_dir():
         if not required:
-            return []
-        raise SpecError([Problem(str(directory), "the model_specs directory does not exist",
-                                 fix="create model_specs/ with one <model>.yaml per model, or pass --project-dir")])
+            return [], []
+        return [], [Problem(str(directory), "the model_specs directory does not exist",
+                            fix="create model_specs/ with one <model>.yaml per model, or pass --project-dir")]
     specs: list[Path] = []
     problems: list[Problem] = []
     for path in sorted(directory.iterdir()):
@@ -483,9 +492,7 @@ def spec_paths(directory: Path, *, required: bool = True) -> list[Path]:
     if not specs and not problems and required:
         problems.append(Problem(str(directory), "no model specs found", allowed="one <model>.yaml per model",
                                 fix="add a spec (`modelfleet new MODEL` scaffolds one) or point --project-dir at the project"))
-    if problems:
-        raise SpecError(problems)
-    return specs
+    return specs, problems
 
 
 def json_schema() -> dict[str, Any]:

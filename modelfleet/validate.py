@@ -6,49 +6,37 @@ may be spec files, stack files or directories; none = model_specs/ and stacks/.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from modelfleet.alert_destinations import destination_problems
-from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_paths
+from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_layout
 from modelfleet.errors import PlacementError, Problem, SpecError
 from modelfleet.placement import place_stack
-from modelfleet.spec import SpecFile, load_specs, spec_paths
+from modelfleet.spec import SpecFile, load_specs, spec_layout
 
 
-def _collect(*finders: Callable[[], list[Path]]) -> list[list[Path]]:
-    """Run each file finder; report every finder's layout problems together."""
-    results: list[list[Path]] = []
-    problems: list[Problem] = []
-    for find in finders:
-        try:
-            results.append(find())
-        except SpecError as e:
-            problems += e.problems
-            results.append([])
-    if problems:
-        raise SpecError(problems)
-    return results
-
-
-def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path]]:
+def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path], list[Problem]]:
+    """Spec files, stack files, and what is wrong with the directories they came from."""
     if not paths:
-        specs, stacks = _collect(lambda: spec_paths(project_dir / "model_specs"), lambda: stack_paths(project_dir / "stacks"))
-        return specs, stacks
-    specs: list[Path] = []
-    stacks: list[Path] = []
+        specs, spec_problems = spec_layout(project_dir / "model_specs")
+        stacks, stack_problems = stack_layout(project_dir / "stacks")
+        return specs, stacks, spec_problems + stack_problems
+    specs = []
+    stacks = []
+    problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            found_specs, found_stacks = _collect(lambda path=path: spec_paths(path, required=False),
-                                                 lambda path=path: stack_paths(path, required=False))
+            found_specs, spec_problems = spec_layout(path, required=False)
+            found_stacks, stack_problems = stack_layout(path, required=False)
             specs += found_specs
             stacks += found_stacks
+            problems += spec_problems + stack_problems
         elif STACK_FILE_RE.match(path.name):
             stacks.append(path)
         else:
             specs.append(path)
-    return specs, stacks
+    return specs, stacks, problems
 
 
 def _located(entry: dict[str, str], specs: dict[str, SpecFile], environment: str) -> str:
@@ -74,15 +62,15 @@ def _has(data: Any, path: tuple[str, ...]) -> bool:
 
 
 def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
-    spec_files, stack_files = _split(project_dir, paths)
+    spec_files, stack_files, problems = _split(project_dir, paths)
     if paths and not stack_files and not any(p.is_dir() for p in paths):
         # specs given alone: still check them against the project's stacks
-        stack_files = stack_paths(project_dir / "stacks", required=False)
-    if paths and not spec_files and not stack_files:
+        stack_files, stack_problems = stack_layout(project_dir / "stacks", required=False)
+        problems += stack_problems
+    if paths and not spec_files and not stack_files and not problems:
         raise SpecError([Problem(", ".join(map(str, paths)), "no spec or stack files found there",
                                  allowed="model spec files (*.yaml), stack files (Pulumi.<stack>.yaml) or directories holding them",
                                  fix="pass model_specs/, stacks/ or the files themselves")])
-    problems: list[Problem] = []
     specs: list[SpecFile] = []
     try:
         specs = load_specs(spec_files)
