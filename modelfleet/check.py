@@ -169,6 +169,12 @@ def _resource_dicts(plan: ResourcePlan) -> list[dict[str, Any]]:
     ]
 
 
+def policy_environment(plan: ResourcePlan) -> str:
+    """The environment rules see: a stack-declared production environment (modelfleet:environments)
+    is held to every prod rule and reads the prod config, like `prod` itself."""
+    return "prod" if plan.config.get("production") else plan.environment
+
+
 def _check_plan(
     plan: ResourcePlan, pack_config: dict[str, Any], rules: Sequence[Any], resolve: Any, evaluated: dict[str, str]
 ) -> list[Violation]:
@@ -182,7 +188,7 @@ def _check_plan(
         if level == "disabled":
             continue
         evaluated.setdefault(rule.id, level)
-        params["environment"] = plan.environment
+        params["environment"] = policy_environment(plan)
         if rule.kind == "stack":
             hits = rule.check_stack(resources, params)
         else:
@@ -204,7 +210,7 @@ def run_checks(plans: Iterable[ResourcePlan], config_dir: Path) -> CheckReport:
     stacks: list[str] = []
     for plan in plans:
         stacks.append(plan.stack)
-        pack_config = load_pack_config(Path(config_dir) / f"{plan.environment}.json")
+        pack_config = load_pack_config(Path(config_dir) / f"{policy_environment(plan)}.json")
         violations += _check_plan(plan, pack_config, rules_pkg.RULES, resolve, evaluated)
     return CheckReport(len(evaluated), violations, sorted(evaluated.items()), stacks)
 

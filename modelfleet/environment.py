@@ -10,15 +10,29 @@ Contract:
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from modelfleet.credentials import secret_kind, userinfo
 from modelfleet.errors import Problem, SpecError
+from modelfleet.labels import label_value_problem, tag_key_problem
+from modelfleet.references import image_problem, registry_problem
 from modelfleet.secret_refs import reference_problem
 from modelfleet.validation import custom_error, problems_from
 from modelfleet.yamlmarks import load_yaml, read_source
@@ -29,7 +43,8 @@ REGION_KEYS = ("aws:region", "azure-native:location")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and ±inf are refused everywhere (a NaN price or budget compares false with everything)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RegistryConfig(_Frozen):
@@ -38,6 +53,14 @@ class RegistryConfig(_Frozen):
     pull_secret: Annotated[str | None, Field(description="Name of an image pull secret in each model namespace (external).")] = None
     keep_images: Annotated[int, Field(ge=1, le=1000, description="Images kept by the lifecycle/retention policy.")] = 30
     kms_key_arn: Annotated[str | None, Field(description="Customer-managed KMS key for ECR encryption.")] = None
+
+    @field_validator("url")
+    @classmethod
+    def _registry_url(cls, url: str | None) -> str | None:
+        problem = registry_problem(url) if url is not None else None
+        if problem is not None:
+            raise custom_error(f"registry.url: {problem[0]}", allowed=problem[1], fix=problem[2], redact=userinfo(url or ""))
+        return url
 
     @model_validator(mode="after")
     def _external_url(self) -> RegistryConfig:
@@ -125,7 +148,7 @@ class ExternalSecrets(_Frozen):
 
 
 class Budget(_Frozen):
-    monthly_usd: Annotated[Decimal, Field(gt=0, description="Monthly ceiling; `cost` exits 1 when the stack's max exceeds it.")]
+    monthly_usd: Annotated[Decimal, Field(gt=0, le=1_000_000_000, description="Monthly ceiling; `cost` exits 1 when the stack's max exceeds it.")]
 
 
 class AlertsDestination(_Frozen):
@@ -145,7 +168,8 @@ class Addons(_Frozen):
     kserve: Annotated[AddonMode, Field(description="KServe (serving: kserve).")] = "present"
     prometheus_operator: Annotated[AddonMode, Field(description="Prometheus Operator CRDs (ServiceMonitor, PrometheusRule).")] = "present"
     dcgm_exporter: Annotated[AddonMode, Field(description="NVIDIA DCGM exporter for GPU metrics.")] = "install"
-    prometheus_url: Annotated[str, Field(description="Prometheus that KEDA (autoscaling) and Argo Rollouts (canary analysis) query.")] = "http://prometheus-operated.monitoring.svc:9090"
+    prometheus_url: Annotated[str, AfterValidator(lambda url: _url_without_credentials("addons.prometheus_url", url)),
+                              Field(description="Prometheus that KEDA (autoscaling) and Argo Rollouts (canary analysis) query.")] = "http://prometheus-operated.monitoring.svc:9090"
     argo_rollouts: Annotated[AddonMode | None, Field(description="Argo Rollouts, for canary and blue/green on serving: deployment "
                                                                  "(unset = not available: rolling updates only).")] = None
     monitoring_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
@@ -183,18 +207,31 @@ Stable = Annotated[StableEntry, BeforeValidator(_stable_entry, json_schema_input
 
 
 class GpuNode(_Frozen):
-    name: Annotated[str, Field(min_length=1, description="Kubernetes node name.")]
+    name: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+                               description="Kubernetes node name (a DNS subdomain).")]
     accelerator: Annotated[str, Field(description="Accelerator on the node (vocabulary name).")]
     count: Annotated[int, Field(ge=1, le=16, description="GPUs on the node.")]
-    cpu: Annotated[float | None, Field(gt=0, description="Allocatable vCPUs, if known.")] = None
-    memory_gib: Annotated[float | None, Field(gt=0, description="Allocatable memory, if known.")] = None
+    cpu: Annotated[float | None, Field(gt=0, le=4096, description="Allocatable vCPUs, if known.")] = None
+    memory_gib: Annotated[float | None, Field(gt=0, le=65536, description="Allocatable memory, if known.")] = None
 
 
 class OnPremCluster(_Frozen):
     kind: Literal["onprem"]
     context: Annotated[str | None, Field(description="kubeconfig context of the cluster.")] = None
     gpu_nodes: Annotated[tuple[GpuNode, ...], Field(description="GPU nodes modelfleet may label, taint and schedule on.")] = ()
-    gpu_hour_usd: Annotated[dict[str, Decimal], Field(description="Internal rate per GPU-hour by accelerator, for cost previews.")] = {}
+    gpu_hour_usd: Annotated[dict[str, Annotated[Decimal, Field(ge=0, le=10_000)]],
+                            Field(description="Internal rate per GPU-hour by accelerator, for cost previews (0-10000).")] = {}
+
+    @field_validator("gpu_nodes")
+    @classmethod
+    def _nodes_once(cls, nodes: tuple[GpuNode, ...]) -> tuple[GpuNode, ...]:
+        seen: set[str] = set()
+        for node in nodes:
+            if node.name in seen:
+                raise custom_error(f"gpu node {node.name!r} is listed twice; the second entry's labels and taints would overwrite the first's",
+                                   allowed="each node once", fix=f"merge the two {node.name} entries into one")
+            seen.add(node.name)
+        return nodes
 
 
 class EksCluster(_Frozen):
@@ -249,10 +286,31 @@ class AksCluster(_Frozen):
 Cluster = Annotated[OnPremCluster | EksCluster | AksCluster, Field(discriminator="kind")]
 
 
+DEFAULT_ENVIRONMENTS: dict[str, str] = {"dev": "non-production", "staging": "non-production", "prod": "production"}
+ENVIRONMENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
+
+
+def environment_kinds(declared: dict[str, str]) -> dict[str, str]:
+    """Known environment names → production | non-production (the defaults plus a stack's own)."""
+    return {**DEFAULT_ENVIRONMENTS, **declared}
+
+
+def _url_without_credentials(field: str, url: str | None) -> str | None:
+    if url and (userinfo(url) or secret_kind(url)):
+        raise custom_error(f"{field} carries credentials in the URL; every request would be sent with them, and the URL "
+                           "lands in pod specs and the plan", allowed="a URL without user-info or tokens",
+                           fix="remove the credentials and rotate them; authenticate the sink inside the cluster (mTLS or a NetworkPolicy)",
+                           redact=True)
+    return url
+
+
 class _StackBase(_Frozen):
     stack: Annotated[str, Field(description="Stack name (from the file name).")]
     file: Annotated[str, Field(description="Path of the stack file.")] = ""
-    environment: Annotated[str, Field(min_length=1, description="Which spec environment overrides apply.")]
+    environments: Annotated[dict[str, Literal["production", "non-production"]],
+                            Field(description="Environment names besides dev, staging (non-production) and prod (production), "
+                                              "and whether each is production.")] = {}
+    environment: Annotated[str, Field(min_length=1, description="Which spec environment overrides apply (a known name).")]
     registry: Annotated[RegistryConfig, Field(description="Where serving images live.")]
     models: Annotated[tuple[str, ...], Field(description="Globs over spec names selecting the models this stack serves.")] = ("*",)
     budget: Annotated[Budget | None, Field(description="Monthly budget.")] = None
@@ -279,6 +337,61 @@ class _StackBase(_Frozen):
                                    "namespace: <where it lives>}}}} (or an aws_secrets_manager / key_vault reference)")
         return self
 
+    @field_validator("environments")
+    @classmethod
+    def _environment_names(cls, declared: dict[str, str]) -> dict[str, str]:
+        for name in declared:
+            if not ENVIRONMENT_NAME.match(name):
+                raise custom_error(f"{name!r} is not a plain environment name", allowed="lowercase letters, digits and '-', at most 32",
+                                   fix="use a name like prod-eu")
+        return declared
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, environment: str, info: ValidationInfo) -> str:
+        kinds = environment_kinds(info.data.get("environments") or {})
+        if environment not in kinds:
+            folded = environment.strip().lower()
+            near = [folded] if folded in kinds else difflib.get_close_matches(folded, list(kinds), n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            declare = folded if ENVIRONMENT_NAME.match(folded) else "qa"
+            raise custom_error(f"environment {environment!r} is not a known environment: prod-only rules would silently not apply",
+                               allowed=", ".join(sorted(kinds)) + " (declare others in modelfleet:environments)",
+                               fix=f"{hint}use a known name, or declare it: modelfleet:environments: {{{declare}: production}} (or non-production)")
+        return environment
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
+            problem = tag_key_problem(key) or label_value_problem(value)
+            if problem is not None:
+                raise custom_error(f"tags.{key}: {problem[0]}", allowed=problem[1], fix=problem[2])
+        return tags
+
+    @field_validator("images")
+    @classmethod
+    def _images(cls, images: dict[str, str]) -> dict[str, str]:
+        for component, image in images.items():
+            problem = image_problem(image)
+            if problem is not None:
+                raise custom_error(f"images.{component}: {problem[0]}", allowed=problem[1], fix=problem[2])
+        return images
+
+    @model_validator(mode="after")
+    def _azure_tag_keys(self) -> _StackBase:
+        if getattr(self, "platform", "") == "azureml" or getattr(getattr(self, "cluster", None), "kind", "") == "aks":
+            for key in self.tags:
+                problem = tag_key_problem(key, azure=True)
+                if problem is not None:
+                    raise custom_error(f"tags.{key}: {problem[0]}", allowed=problem[1], fix=problem[2])
+        return self
+
+    @property
+    def production(self) -> bool:
+        """Whether prod-only rules and protections apply to this stack's environment."""
+        return environment_kinds(self.environments).get(self.environment) == "production"
+
     def shared_labels(self) -> dict[str, str]:
         """Labels/tags for resources no single model owns."""
         return {"app.kubernetes.io/managed-by": "modelfleet", "owner": self.owner, **self.tags}
@@ -300,7 +413,7 @@ class KubernetesStack(_StackBase):
     cluster: Annotated[Cluster, Field(description="The cluster: onprem, eks or aks.")]
     serving: Annotated[Literal["kserve", "deployment"], Field(description="Serving engine.")] = "deployment"
     addons: Annotated[Addons, Field(description="Add-ons installed by the stack or assumed present.")] = Addons()
-    capture_url: Annotated[str | None, Field(pattern=r"^https?://",
+    capture_url: Annotated[str | None, AfterValidator(lambda url: _url_without_credentials("capture_url", url)), Field(pattern=r"^https?://",
                                              description="HTTP sink for KServe's payload logger: data capture on kserve stacks.")] = None
     external_secrets: Annotated[ExternalSecrets | None, Field(description="External Secrets Operator store that serves modelfleet:secrets.")] = None
 

@@ -27,6 +27,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from modelfleet import mocked_cloud
 from modelfleet.alert_destinations import destination_problems
+from modelfleet.collisions import collision_problems
 from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_paths, target_of
 from modelfleet.errors import ModelfleetError, SpecError
 from modelfleet.extras import require_for
@@ -154,7 +155,7 @@ def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacemen
     duplicates = sorted({u for u in urns if urns.count(u) > 1})
     if duplicates:
         raise ModelfleetError(f"stack {stack.stack!r} registers duplicate URNs: {', '.join(duplicates)}")
-    config = {"environment": stack.environment, "target": target_of(stack), "region": stack.region,
+    config = {"environment": stack.environment, "production": stack.production, "target": target_of(stack), "region": stack.region,
               "models": [p.model for p in sp.placements], "stack_settings": stack.model_dump(mode="json"),
               # every rollout in progress (or aborted): versions, split, bake, rollback wiring
               "rollouts": [p.rollout.as_dict() for p in sp.placements if p.rollout is not None and p.rollout.active],
@@ -182,4 +183,8 @@ def preview_stacks(project_dir: Path, names: list[str] | None = None) -> list[Re
     if problems:
         raise SpecError(problems)
     placements = [plan_stack(stack, specs) for stack in stacks]  # every stack placeable before any runs
+    if not names:  # every stack of the project: their cloud names must not collide
+        collisions = collision_problems(placements)
+        if collisions:
+            raise SpecError(collisions)
     return [preview_loaded(stack, specs, placed) for stack, placed in zip(stacks, placements, strict=True)]

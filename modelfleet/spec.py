@@ -20,8 +20,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from modelfleet import catalog, profiles
+from modelfleet.credentials import arg_secrets, secret_kind
 from modelfleet.environment import STACK_FILE_RE
 from modelfleet.errors import CatalogError, Problem, SpecError
+from modelfleet.labels import env_name_problem, label_value_problem, namespace_problem
+from modelfleet.references import image_problem
 from modelfleet.uris import carries_credentials, uri_problem
 from modelfleet.validation import custom_error, problems_from
 from modelfleet.yamlmarks import Marks, load_yaml, read_source
@@ -42,7 +45,8 @@ RollbackSignal = Literal["error_rate", "latency_p99"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # NaN and ±inf are refused everywhere: they pass `gt`/`le` checks badly and overflow later
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 def _to_str(value: Any) -> Any:
@@ -61,11 +65,19 @@ class ModelSource(_Frozen):
         if not uri.startswith(URI_SCHEMES) or uri in URI_SCHEMES:
             raise custom_error(f"unsupported model URI {uri!r}", allowed=" ".join(URI_SCHEMES),
                                fix="point model.uri at one of the supported stores, e.g. s3://bucket/prefix/")
-        problem = uri_problem(uri)
+        problem = uri_problem(uri) or _wildcard_problem(uri)
         if problem is not None:
             message, allowed, fix = problem
             raise custom_error(message, allowed=allowed, fix=fix, redact=carries_credentials(uri))
         return uri
+
+
+def _wildcard_problem(uri: str) -> tuple[str, str, str] | None:
+    """A glob in a model URI: IAM grants built from it would cover every matching bucket."""
+    if any(c in uri for c in "*?[]{}"):
+        return (f"model.uri {uri!r} contains a wildcard", "one concrete bucket/container and prefix, e.g. s3://acme-models/chat/1.0/",
+                "name the exact location; each model reads only its own prefix")
+    return None
 
 
 class Health(_Frozen):
@@ -87,6 +99,42 @@ class Serving(_Frozen):
     @classmethod
     def _env_strings(cls, env: Any) -> Any:
         return {k: _to_str(v) if not isinstance(v, bool) else str(v).lower() for k, v in env.items()} if isinstance(env, dict) else env
+
+    @field_validator("image")
+    @classmethod
+    def _image_reference(cls, image: str | None) -> str | None:
+        problem = image_problem(image) if image is not None else None
+        if problem is not None:
+            message, allowed, fix = problem
+            raise custom_error(f"serving.image: {message}", allowed=allowed, fix=fix)
+        return image
+
+    @field_validator("env")
+    @classmethod
+    def _env_names_and_no_secrets(cls, env: dict[str, str]) -> dict[str, str]:
+        for name, value in env.items():
+            problem = env_name_problem(name)
+            if problem is not None:
+                raise custom_error(f"serving.env: {problem[0]}", allowed=problem[1], fix=problem[2])
+            kind = secret_kind(value, name)
+            if kind:
+                raise custom_error(f"serving.env.{name} holds {kind}; it would be written into the pod spec, the cloud model and the plan",
+                                   allowed="non-secret settings; secrets through serving.secret_env",
+                                   fix=f"remove the literal, rotate the credential, and add secret_env: {{{name}: <logical secret>}} "
+                                       "mapped in each stack's modelfleet:secrets", redact=True)
+        return env
+
+    @field_validator("args")
+    @classmethod
+    def _no_secret_args(cls, args: tuple[str, ...]) -> tuple[str, ...]:
+        found = arg_secrets(args)
+        if found:
+            index, kind = found[0]
+            raise custom_error(f"serving.args[{index}] holds {kind}; server arguments are visible in the pod spec and process list",
+                               allowed="non-secret arguments; secrets through serving.secret_env",
+                               fix="remove the literal, rotate the credential, read it from an env var set by serving.secret_env",
+                               redact=True)
+        return args
 
     @field_validator("args")
     @classmethod
@@ -186,7 +234,7 @@ class Autoscaling(_Frozen):
     min_replicas: Annotated[int, Field(ge=0, le=1000, description="Replicas kept running; 0 only with scale-to-zero capable platforms.")] = 1
     max_replicas: Annotated[int, Field(ge=1, le=1000, description="Upper bound the autoscaler may reach.")] = 1
     metric: Annotated[Metric, Field(description="Signal the autoscaler follows.")] = "concurrency"
-    target: Annotated[float, Field(gt=0, description="Target value of the metric per replica (percent for utilization metrics).")] = 8
+    target: Annotated[float, Field(gt=0, le=1_000_000, description="Target value of the metric per replica (percent for utilization metrics).")] = 8
     scale_to_zero: Annotated[bool, Field(description="Allow zero replicas when idle (implies min_replicas 0).")] = False
 
     @model_validator(mode="after")
@@ -194,9 +242,10 @@ class Autoscaling(_Frozen):
         if self.min_replicas > self.max_replicas:
             raise custom_error(f"min_replicas ({self.min_replicas}) is greater than max_replicas ({self.max_replicas})",
                                allowed="min_replicas ≤ max_replicas", fix="lower min_replicas or raise max_replicas")
-        if self.metric.endswith("_utilization") and self.target > 100:
-            raise custom_error(f"target {self.target:g} is above 100 for a utilization metric", allowed="1-100 (percent)",
-                               fix="give the utilization target as a percentage")
+        if self.metric.endswith("_utilization") and (self.target > 100 or self.target < 1 or self.target != int(self.target)):
+            # the HPA's averageUtilization is a whole percent (autoscaling/v2 MetricTarget, int32): 0.4 would become 0
+            raise custom_error(f"target {self.target:g} is not a whole percentage for a utilization metric", allowed="a whole number 1-100 (percent)",
+                               fix=f"give the utilization target as a whole percentage, e.g. {min(100, max(1, round(self.target)))}")
         return self
 
     @property
@@ -286,11 +335,33 @@ class Build(_Frozen):
     dockerfile: Annotated[str, Field(description="Dockerfile path inside the context.")] = "Dockerfile"
     args: Annotated[dict[str, str], Field(description="Build arguments.")] = {}
 
+    @field_validator("args")
+    @classmethod
+    def _no_secret_build_args(cls, args: dict[str, str]) -> dict[str, str]:
+        for name, value in args.items():
+            kind = secret_kind(value, name)
+            if kind:
+                raise custom_error(f"build.args.{name} holds {kind}; build arguments stay readable in the image history",
+                                   allowed="non-secret build arguments", redact=True,
+                                   fix="remove the literal and rotate the credential; use a BuildKit secret mount outside the spec")
+        return args
+
 
 def _name(value: Any) -> Any:
     if isinstance(value, str) and (len(value) > MAX_NAME or not NAME_RE.match(value)):
         raise custom_error(f"invalid model name {value!r}", allowed=f"lowercase letters, digits and '-', starting and ending alphanumeric, at most {MAX_NAME} characters",
                            fix=f"rename it, e.g. {_suggest_name(value)!r}")
+    problem = namespace_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        raise custom_error(problem[0], allowed=problem[1], fix=problem[2])
+    return value
+
+
+def _version(value: Any) -> Any:
+    value = _to_str(value)
+    problem = label_value_problem(value) if isinstance(value, str) and value else None
+    if problem is not None:
+        raise custom_error(f"version: {problem[0]} (the version is a label on every resource)", allowed=problem[1], fix=problem[2])
     return value
 
 
@@ -313,7 +384,7 @@ class ModelSpec(_Frozen):
     """One model and how to serve it, for one environment once overrides are applied."""
 
     name: Annotated[str, BeforeValidator(_name), Field(description="DNS-1123 label, at most 40 characters; platform names derive from it.")]
-    version: Annotated[str, BeforeValidator(_to_str, json_schema_input_type=str | float | int), Field(min_length=1, max_length=63, description="Model version; a label on every resource.")]
+    version: Annotated[str, BeforeValidator(_version, json_schema_input_type=str | float | int), Field(min_length=1, max_length=63, description="Model version; a label on every resource.")]
     owner: Annotated[str, BeforeValidator(_label_value), Field(description="Owning team; a label/tag on every resource.")]
     description: Annotated[str, Field(description="What the model does.")] = ""
     model: Annotated[ModelSource, Field(description="The artifact to serve.")]
@@ -395,9 +466,48 @@ def parse_spec(text: str, file: str) -> SpecFile:
             per_environment[env] = ModelSpec.model_validate(merged)
         except ValidationError as e:
             problems.extend(problems_from(e, ModelSpec, file, marks, path_map=to_doc))
+    for env, spec in [("", base), *per_environment.items()]:
+        for problem in _path_problems(spec, Path(file), marks, env):
+            if problem.render() not in {p.render() for p in problems}:
+                problems.append(problem)
     if problems:
         raise SpecError(problems)
     return SpecFile(Path(file), base, per_environment, marks)
+
+
+def project_root(spec_file: Path) -> Path:
+    """The repository a spec belongs to: the nearest folder up with Pulumi.yaml (as Pulumi finds
+    the project), else the folder holding model_specs/."""
+    start = spec_file.resolve().parent
+    for folder in (start, *start.parents):
+        if (folder / "Pulumi.yaml").is_file() or (folder / "Pulumi.yml").is_file():
+            return folder
+    return start.parent
+
+
+def _path_problems(spec: ModelSpec, file: Path, marks: Marks, env: str) -> list[Problem]:
+    """build.context, build.dockerfile and file:// URIs must resolve (after symlinks) inside the
+    repository: a build sends what they point at to the docker daemon and into an image."""
+    root = project_root(file)
+    base = file.resolve().parent
+    checks: list[tuple[tuple[str, ...], str, Path]] = []
+    if spec.build is not None:
+        context = (base / spec.build.context).resolve()
+        checks.append((("build", "context"), spec.build.context, context))
+        checks.append((("build", "dockerfile"), spec.build.dockerfile, (context / spec.build.dockerfile).resolve()))
+    if spec.model.uri.startswith("file://"):
+        raw = spec.model.uri.removeprefix("file://")
+        checks.append((("model", "uri"), spec.model.uri, (Path(raw) if raw.startswith("/") else base / raw).resolve()))
+    problems = []
+    for path, value, resolved in checks:
+        if resolved == root or root in resolved.parents:
+            continue
+        doc_path = ("environments", env, *path) if env and marks.has(("environments", env, *path)) else path
+        problems.append(Problem(str(file), f"{'.'.join(path)} resolves to {resolved}, outside the repository {root}",
+                                line=marks.locate(doc_path)[0], field=".".join(doc_path), value=value,
+                                allowed=f"a path inside {root} (symlinks are followed)",
+                                fix="move the files into the repository and point at them relatively"))
+    return problems
 
 
 def _has_path(data: Any, path: tuple[Any, ...]) -> bool:
@@ -478,6 +588,8 @@ def spec_layout(directory: Path, *, required: bool = True) -> tuple[list[Path], 
         if path.name.startswith(".") or STACK_FILE_RE.match(path.name):
             continue
         if path.is_dir():
+            if path.is_symlink():  # a link out of the repository is not scanned (build paths are checked on their own)
+                continue
             for nested in sorted(path.rglob("*")):
                 if nested.suffix.lower() in SPEC_SUFFIXES and nested.is_file() and _looks_like_spec(nested):
                     problems.append(Problem(str(nested), "a model spec in a sub-folder is not loaded", line=1,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modelfleet.alert_destinations import destination_problems
+from modelfleet.collisions import collision_problems
 from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_layout
 from modelfleet.errors import PlacementError, Problem, SpecError
 from modelfleet.placement import place_stack
@@ -61,6 +62,23 @@ def _has(data: Any, path: tuple[str, ...]) -> bool:
     return True
 
 
+def unused_overrides(specs: list[SpecFile], stacks: list[AnyStack]) -> list[dict[str, str]]:
+    """Warnings for `environments:` overrides no stack of the project applies (a typo such as
+    `Prod`, or an environment that was retired)."""
+    used = {stack.environment for stack in stacks}
+    out = []
+    for spec in specs:
+        for env in spec.base.environments:
+            if env not in used:
+                line = spec.line_of("environments", env)
+                out.append({"stack": "<project>", "environment": env, "level": "warning", "model": spec.name,
+                            "field": f"environments.{env}",
+                            "message": f"{spec.path}:{line}: no stack uses environment {env!r}, so this override applies nowhere "
+                                       f"(stacks use: {', '.join(sorted(used)) or 'none'}). To fix: rename it to the environment "
+                                       "it is meant for, or remove it"})
+    return out
+
+
 def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
     spec_files, stack_files, problems = _split(project_dir, paths)
     if paths and not stack_files and not any(p.is_dir() for p in paths):
@@ -87,14 +105,19 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
         stacks.append(stack)
     if problems:
         raise SpecError(problems)
-    warnings: list[dict[str, str]] = []
+    warnings: list[dict[str, str]] = unused_overrides(specs, stacks) if not paths else []
     placement_errors: list[dict[str, str]] = []
+    placed = []
     for stack in stacks:
         sp = place_stack(stack, specs)
+        placed.append(sp)
         for d in sp.diagnostics:
             entry = {"stack": stack.stack, "environment": stack.environment, **d.as_dict()}
             (placement_errors if d.level == "error" else warnings).append(entry)
     if placement_errors:
         by_name = {spec.name: spec for spec in specs}
         raise PlacementError("\n".join(_located(e, by_name, e["environment"]) for e in placement_errors))
+    collisions = collision_problems(placed)
+    if collisions:
+        raise SpecError(collisions)
     return {"specs": len(specs), "stacks": len(stacks), "warnings": warnings}

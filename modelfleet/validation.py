@@ -60,6 +60,10 @@ def _allowed_for(error: ErrorDetails, root: type[BaseModel]) -> tuple[str, str]:
         near = difflib.get_close_matches(str(loc[-1]), known, n=1)
         fix = f"did you mean {near[0]!r}? rename the key" if near else "remove the key"
         return ", ".join(known), fix
+    if kind == "finite_number":
+        return "a finite number (not .nan, .inf or -.inf)", "write the number itself"
+    if kind == "string_pattern_mismatch":
+        return f"text matching {ctx.get('pattern', '')}", "change the value to match the pattern"
     if kind == "missing":
         return "", f"add the required field {'.'.join(map(str, loc))}"
     if kind in ("literal_error", "enum"):

@@ -82,6 +82,8 @@ class Case:
     line: int | None = None
     edits: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     files: dict[str, str | bytes | None] = field(default_factory=dict)
+    # commands that must refuse it (a clash between two stacks leaves a one-stack render alone)
+    commands: tuple[str, ...] = ("validate", "preview", "check", "cost", "render")
 
     def build(self, project: Path) -> Path:
         write_project(project)

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.aws.cluster import ClusterInfo, EksControlPlane, EksControlPlaneArgs, existing_cluster, kubeconfig
-from components.aws.common import is_production, stack_tags
+from components.aws.common import stack_tags
 from components.aws.gpu_nodes import provision
 from components.aws.registry import model_repositories
 from components.aws.workload_identity import model_identities
@@ -36,7 +36,7 @@ def cluster_for(stack: KubernetesStack) -> ClusterInfo:
     plane = EksControlPlane(f"{stack.stack}-eks", EksControlPlaneArgs(
         cluster_name=cluster_name(stack), region=stack.region, version=cluster.version, subnet_ids=cluster.subnet_ids,
         ami=cluster.ami, partition=partition(stack.region), tags=stack_tags(stack)),
-        pulumi.ResourceOptions(protect=is_production(stack.environment)))
+        pulumi.ResourceOptions(protect=stack.production))
     return plane.info
 
 

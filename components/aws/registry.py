@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.common import is_production
 from modelfleet.naming import fit
 from modelfleet.placement import StackPlacement
 
@@ -84,6 +83,6 @@ def model_repositories(sp: StackPlacement) -> dict[str, EcrRepository]:
         p.model: EcrRepository(f"{p.name}-ecr", EcrRepositoryArgs(
             repository_name=fit(f"{stack.stack}/{p.model}", 256, invalid=r"[^a-z0-9/_-]"),
             keep_images=stack.registry.keep_images, kms_key_arn=stack.registry.kms_key_arn,
-            protect=is_production(stack.environment), tags=p.tags))
+            protect=stack.production, tags=p.tags))
         for p in sp.placements
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.common import is_production, s3, stack_tags
+from components.aws.common import s3, stack_tags
 from components.aws.registry import model_repositories
 from components.aws.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from components.aws.sagemaker_monitoring import dashboard_body, dashboard_rows
@@ -38,7 +38,7 @@ class CaptureBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         bucket = s3.Bucket(f"{name}-bucket", force_destroy=False, tags=stack_tags(stack),
                                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True,
-                                                           protect=is_production(stack.environment)))
+                                                           protect=stack.production))
         s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
                                        block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
                                        opts=child)

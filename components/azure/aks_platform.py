@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.azure.agent_pool import AksGpuAgentPool, AksGpuAgentPoolArgs
 from components.azure.cluster import ManagedAksCluster, ManagedAksClusterArgs, created_cluster, existing_cluster
-from components.azure.common import is_production, resource_group, stack_tags
+from components.azure.common import resource_group, stack_tags
 from components.azure.registry import AcrRegistry, AcrRegistryArgs, acr_name, registry_sku
 from components.azure.workload_identity import model_identities
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
@@ -32,7 +32,7 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, AksCluster)
     cluster = stack.cluster
     location = stack.region or ""
-    production = is_production(stack.environment)
+    production = stack.production
     tags = stack_tags(stack)
     assert cluster.name is not None  # checked by the target
     if cluster.create:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.azure.common import is_production, resource_group, stack_tags
+from components.azure.common import resource_group, stack_tags
 from components.azure.ml_endpoint import AzureMLEndpoint, AzureMLEndpointArgs
 from components.azure.registry import AcrRegistry, AcrRegistryArgs, acr_name, registry_sku
 from components.azure.workspace import MLWorkspace, MLWorkspaceArgs
@@ -25,7 +25,7 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     ws = stack.workspace
     assert ws.name is not None  # checked by the target
     location = stack.region or ""
-    production = is_production(stack.environment)
+    production = stack.production
     tags = stack_tags(stack)
     group = resource_group(stack, ws.resource_group, location) if ws.create else pulumi.Output.from_input(ws.resource_group or "")
     registry_id = None

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelfleet.collisions import collision_problems
 from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_paths
 from modelfleet.errors import ModelfleetError, SpecError
 from modelfleet.gitref import extract_at_ref
@@ -79,6 +80,10 @@ def prepare(project_dir: Path, names: list[str] | None, skip_missing: bool = Fal
         paths = stack_paths(stacks_dir)
     stacks = [load_stack_file(p) for p in paths]
     placed = [(stack, plan_stack(stack, specs)) for stack in stacks]
+    if not names:  # every stack of the project: their cloud names must not collide
+        collisions = collision_problems([sp for _, sp in placed])
+        if collisions:
+            raise SpecError(collisions)
     return [Prepared(stack, specs, _key(stack, specs, {p.model for p in sp.placements})) for stack, sp in placed]
 
 

@@ -124,7 +124,7 @@ def _provisioner_notes(stack: KubernetesStack, cluster: EksCluster) -> list[Diag
         out.append(Diagnostic("warning", "", "modelfleet:cluster.nodes",
                               f"{need}. To fix: `aws eks create-addon --cluster-name {cluster_name(stack)} "
                               "--addon-name eks-pod-identity-agent` once, if the cluster lacks it"))
-    if cluster.node_provisioner == "karpenter" and cluster.ami_version == "latest" and stack.environment in ("prod", "production"):
+    if cluster.node_provisioner == "karpenter" and cluster.ami_version == "latest" and stack.production:
         out.append(Diagnostic("warning", "", "modelfleet:cluster.ami_version",
                               "Karpenter follows the newest EKS-optimized AMI (alias @latest): each AMI release drifts "
                               "and replaces every GPU node, one at a time. To fix: pin ami_version to a release tested "

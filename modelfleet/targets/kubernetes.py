@@ -127,6 +127,17 @@ def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
             add("error", "autoscaling.scale_to_zero",
                 "KServe scales cpu_utilization through the HPA (RawDeployment), which keeps ≥ 1 replica. To fix: use metric "
                 "concurrency or rps (Knative, Serverless mode) or gpu_utilization / queue_depth (KEDA), or set min_replicas ≥ 1")
+        if a.metric in ("concurrency", "rps") and a.target != round(a.target):
+            # Knative's autoscaling.knative.dev/target annotation, as KServe writes scaleTarget, is an integer
+            whole = max(1, round(a.target))
+            if round(a.target) == 0:
+                add("error", "autoscaling.target",
+                    f"target {a.target:g} rounds to 0 in KServe's integer scaleTarget, and scaling to a target of 0 is not a "
+                    "target. To fix: use a target of 1 or more per replica, or serving: deployment (KEDA takes fractional thresholds)")
+            else:
+                add("warning", "autoscaling.target",
+                    f"KServe's scaleTarget is an integer: target {a.target:g} is applied as {whole}. To keep it exact use "
+                    "serving: deployment (KEDA takes fractional thresholds)")
         if profile.engine == "kserve":
             if spec.serving.port is not None and spec.serving.port != profile.port:
                 add("warning", "serving.port",
