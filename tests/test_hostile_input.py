@@ -107,7 +107,12 @@ ENVIRONMENTS = [
     for env in ("production", "Prod", '"prod "')
 ]
 
-CASES = PARSING + NUMBERS + NAMES + NAMESPACES + PATHS + CREDENTIALS + ENVIRONMENTS
+NETWORK = [
+    Case("public model with token auth on Kubernetes", SPEC_FILE, "cannot be honoured on Kubernetes",
+         edits=spec_edit(("resources:", "network: {public: true, auth: token}\nresources:"))),
+]
+
+CASES = NETWORK + PARSING + NUMBERS + NAMES + NAMESPACES + PATHS + CREDENTIALS + ENVIRONMENTS
 
 
 @pytest.fixture(scope="module")

@@ -65,3 +65,14 @@ def test_an_override_no_stack_uses_is_a_warning(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate", "--format", "json", "--project-dir", str(project)])
     assert result.exit_code == 0, result.output
     assert "no stack uses environment 'Prod'" in result.output and "chat.yaml:26" in result.output
+
+
+def test_anonymous_public_model_in_prod_is_a_mandatory_violation(tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    spec = SPEC.replace("resources:", "network: {public: true, auth: none}\nresources:")
+    (project / "model_specs" / "chat.yaml").write_text(spec.replace("dev: {autoscaling", "prod: {autoscaling"))
+    (project / "stacks" / "Pulumi.dev.yaml").write_text(STACK.replace("environment: dev", "environment: prod"))
+    hits = [v for v in run_checks([preview_stack(project, "dev")], ROOT / "policies" / "config").violations if v.rule == "MF-NET-001"]
+    assert [(v.level, "without authentication" in v.message) for v in hits] == [("mandatory", True)]
+    (project / "model_specs" / "chat.yaml").write_text(spec.replace("public: true", "public: false").replace("dev: {autoscaling", "prod: {autoscaling"))
+    assert not [v for v in run_checks([preview_stack(project, "dev")], ROOT / "policies" / "config").violations if v.rule == "MF-NET-001"]

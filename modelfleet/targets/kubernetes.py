@@ -108,6 +108,17 @@ def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
         out.append(Diagnostic(level, spec.name, field, message))  # type: ignore[arg-type]
 
     out += _signal_diagnostics(spec, engine, profile)
+    if spec.network.public and spec.network.auth == "token":
+        # Refused rather than enforced: authentication on Kubernetes belongs to the cluster's gateway
+        # (Gateway API implementation with an auth policy, or an ingress controller with external auth),
+        # which differs per cluster and which modelfleet neither installs nor can verify. A LoadBalancer
+        # Service in front of the model would be anonymous while the spec promises tokens.
+        add("error", "network.auth",
+            "network.public with auth: token cannot be honoured on Kubernetes: modelfleet exposes a model through a "
+            "Service, which checks no token, so the model would be reachable without authentication. To fix: keep "
+            "network.public: false and publish the model through a gateway that authenticates callers (e.g. Envoy "
+            "Gateway with a SecurityPolicy for JWT or API keys, or ingress-nginx with oauth2-proxy external auth) — "
+            "install one on the cluster and route to the model's ClusterIP Service; or set auth: none outside production")
     if engine == "deployment":
         if r.strategy in ("canary", "blue_green"):
             add("warning", "rollout.strategy",

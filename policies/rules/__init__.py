@@ -25,12 +25,13 @@ from .azure import RULES as _AZURE
 from .gpu import RULES as _GPU
 from .identity import RULES as _IDENTITY
 from .kubernetes import RULES as _K8S
+from .network import RULES as _NET
 from .observability import RULES as _OBS
 from .reliability import RULES as _REL
 from .sagemaker import RULES as _SM
 from .tagging import RULES as _TAG
 
-RULES: list[Rule] = [*_GPU, *_K8S, *_SM, *_AWS, *_AZURE, *_IDENTITY, *_TAG, *_REL, *_OBS]
+RULES: list[Rule] = [*_GPU, *_K8S, *_SM, *_AWS, *_AZURE, *_IDENTITY, *_TAG, *_REL, *_OBS, *_NET]
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 
 if len(RULES_BY_ID) != len(RULES):
