@@ -157,19 +157,49 @@ def _events(stream: Iterator[dict[str, Any]], what: str) -> Iterator[dict[str, A
         yield event
 
 
+_LAYER = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+
+
+def _remove_dangling(client: Any, created: list[str]) -> None:
+    """Remove the intermediate images this build created, newest first, when nothing tags them:
+    an interrupted or failed legacy build otherwise leaves each finished step as a dangling image."""
+    from docker.errors import DockerException
+
+    for image_id in reversed(created):
+        try:
+            if not client.images.get(image_id).tags:
+                client.images.remove(image_id, noprune=False)
+        except DockerException:
+            continue  # already gone, or a child image still needs it
+
+
 def _build(client: Any, progress: Progress, what: str, **kwargs: Any) -> str:
     task = progress.add_task(f"build {what}", total=None)
     image_id = ""
+    created: list[str] = []  # layers this build made (not ones reused from the cache)
+    cached = False
     from docker.errors import APIError
 
     try:
         for event in _events(client.api.build(decode=True, rm=True, forcerm=True, **kwargs), f"build of {what}"):
-            line = str(event.get("stream") or "").strip()
+            raw = str(event.get("stream") or "")
+            line = raw.strip()
             if line.startswith("Step "):
                 progress.update(task, description=f"build {what}: {line[:70]}")
+            layer = _LAYER.match(raw.rstrip("\n"))
+            if layer:
+                if not cached:
+                    created.append(layer.group(1))
+                cached = False
+            elif line == "---> Using cache":
+                cached = True
             image_id = (event.get("aux") or {}).get("ID", image_id)
     except APIError as e:
+        _remove_dangling(client, created)
         raise BuildError(f"build of {what} failed: {e.explanation or e}. To fix: check the Dockerfile and context") from e
+    except (BuildError, KeyboardInterrupt):
+        _remove_dangling(client, created)
+        raise
     progress.update(task, description=f"built {what}", total=1, completed=1)
     return image_id
 

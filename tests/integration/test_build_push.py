@@ -147,3 +147,27 @@ def test_build_without_push_tags_locally(cli, tiny_project: Path, registry: Regi
     assert image.labels[CONTENT_LABEL] == content_digest(tiny_project / "serving")
     assert image.labels["org.opencontainers.image.source"], "the Dockerfile's own labels are kept"
     client.close()
+
+
+def test_an_interrupted_build_leaves_no_dangling_images(cli, tiny_project: Path, daemon: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the middle of a build: the steps already built are removed, not left dangling."""
+    import docker
+
+    import modelfleet.build as build_module
+
+    client = docker.DockerClient(base_url=daemon)
+    before = {i.id for i in client.images.list(filters={"dangling": True})}
+    real_update = build_module.Progress.update
+
+    def interrupt_at_step_5(self, task, **kwargs):  # the COPY steps before it have made images
+        if "Step 5/" in str(kwargs.get("description", "")):
+            raise KeyboardInterrupt
+        return real_update(self, task, **kwargs)
+
+    monkeypatch.setattr(build_module.Progress, "update", interrupt_at_step_5)
+    # a fresh context so no step comes from the cache of an earlier test's build
+    (tiny_project / "serving" / "serving.json").write_text('{"interrupted": true}\n')
+    result = _run(cli, tiny_project, "--stack", "lab")
+    assert result.exit_code == 130, result.output
+    after = {i.id for i in client.images.list(filters={"dangling": True})}
+    assert after - before == set(), f"dangling images left: {sorted(after - before)}"
