@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -290,7 +291,7 @@ DEFAULT_ENVIRONMENTS: dict[str, str] = {"dev": "non-production", "staging": "non
 ENVIRONMENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
 
 
-def environment_kinds(declared: dict[str, str]) -> dict[str, str]:
+def environment_kinds(declared: Mapping[str, str]) -> dict[str, str]:
     """Known environment names → production | non-production (the defaults plus a stack's own)."""
     return {**DEFAULT_ENVIRONMENTS, **declared}
 
