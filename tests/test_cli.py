@@ -293,3 +293,20 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_command_verbatim() -> 
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert test in ci, ".ci/run must run the README's test command"
     assert "bench" not in quick, "benchmarks are not part of the quick start"
+
+
+def test_catalog_speaks_the_spec_vocabulary() -> None:
+    code, out, _ = run("catalog", "--accelerator", "A10G:4", "--platform", "eks", "-f", "json")
+    offers = json.loads(out)["offers"]
+    assert code == 0 and offers and all(o["accelerator"] == "A10G" and o["gpu_count"] >= 4 and o["platform"] == "ec2" for o in offers)
+    code, out, _ = run("catalog", "--accelerator", "{min_memory_gib: 40}", "--platform", "sagemaker", "-f", "json")
+    offers = json.loads(out)["offers"]
+    assert code == 0 and offers and all(o["gpu_memory_gib"] >= 40 for o in offers)
+    code, out, _ = run("catalog", "--platform", "aks", "--limit", "1", "-f", "json")
+    assert code == 0 and json.loads(out)["offers"][0]["platform"] == "azure"
+
+
+def test_catalog_unknown_region_is_exit_2_with_the_known_ones() -> None:
+    code, out, _ = run("catalog", "--region", "us-moon-1", "-f", "json")
+    problem = json.loads(out)["problems"][0]
+    assert code == 2 and "us-moon-1" in problem["message"] and "us-east-1" in problem["message"]

@@ -85,13 +85,38 @@ def offers_table(offers: list[Offer]) -> Table:
     return table
 
 
+# the platform names stacks use, onto the catalog's price lists (EKS nodes are EC2, AKS nodes Azure VMs)
+PLATFORM_ALIASES = {"eks": "ec2", "ec2": "ec2", "sagemaker": "sagemaker", "aks": "azure", "azure": "azure", "azureml": "azureml"}
+
+
+def _accelerator_filter(value: str | None) -> tuple[str | None, int, float | None]:
+    """The spec's accelerator vocabulary: `NAME`, `NAME:COUNT` or `{min_memory_gib: N, count: C}`."""
+    if not value:
+        return None, 0, None
+    if value.strip().startswith("{"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(value)
+            count = int(data.get("count", 1))
+            memory = float(data["min_memory_gib"])
+        except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as e:
+            raise CatalogError(f"--accelerator {value!r} is not NAME[:COUNT] or {{min_memory_gib: N, count: C}}. "
+                               "To fix: e.g. --accelerator A10G:4 or --accelerator '{min_memory_gib: 40}'") from e
+        return None, count, memory
+    name, _, count_text = value.partition(":")
+    if count_text and not count_text.isdigit():
+        raise CatalogError(f"--accelerator {value!r}: the count after ':' must be a whole number. To fix: e.g. A10G:4")
+    return name, int(count_text or 0), None
+
+
 @app.callback(invoke_without_command=True)
 def catalog(
     ctx: typer.Context,
     accelerator: Annotated[str | None, typer.Option("--accelerator", "-a", metavar="NAME", show_default=False,
-                                                    help="GPU name, e.g. A10G, H100 (aliases accepted).")] = None,
+                                                    help="As in a spec: NAME, NAME:COUNT (at least COUNT GPUs) or '{min_memory_gib: N, count: C}'.")] = None,
     platform: Annotated[str | None, typer.Option("--platform", "-p", metavar="PLATFORM", show_default=False,
-                                                 help="ec2 | sagemaker | azure | azureml.")] = None,
+                                                 help="eks | sagemaker | aks | azureml (as stacks say; ec2 / azure also accepted).")] = None,
     region: Annotated[str | None, typer.Option("--region", "-r", metavar="REGION", show_default=False,
                                                help="AWS region or Azure location.")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")] = OutputFormat.table,
@@ -101,7 +126,17 @@ def catalog(
     if ctx.invoked_subcommand is not None:
         return
     try:
-        offers = list_offers(load_catalog(), accelerator=accelerator, platform=platform, region=region)
+        catalog_ = load_catalog()
+        name, count, min_memory = _accelerator_filter(accelerator)
+        platform = PLATFORM_ALIASES.get(platform, platform) if platform else None
+        offers = list_offers(catalog_, accelerator=name, platform=platform, region=region)
+        offers = [o for o in offers if o.gpu_count >= count and (min_memory is None or (o.gpu_memory_gib or 0) >= min_memory)]
+        if region is not None and not offers:
+            platforms = [platform] if platform else list(PLATFORM_ALIASES.values())
+            known = sorted({r for p in dict.fromkeys(platforms) for r in catalog_.regions(p)})
+            if region not in known:
+                raise CatalogError(f"unknown region {region!r} for {platform or 'any platform'}. Allowed: {', '.join(known)}. "
+                                   "To fix: pick a region the catalog prices (or refresh it: `modelfleet catalog refresh --region R`)")
     except CatalogError as e:
         raise fail(e, output.value) from e
     if limit:
