@@ -1,8 +1,8 @@
 """Serving containers on SageMaker: which image, which environment, what happens to `serving.args`.
 
 Contract:
-- `sagemaker_image(spec, stack, instance_type)` → `(image, diagnostics)`: the spec's image, the
-  stack's per-runtime override (`modelfleet:images`), or the AWS Deep Learning Container for the
+- `sagemaker_image(spec, stack, instance_type)` → `(image, diagnostics)`: the stack's pin for the
+  model (`modelfleet:images.<model>`), the spec's image, the stack's per-runtime override (`modelfleet:images`), or the AWS Deep Learning Container for the
   runtime, resolved OFFLINE from the `sagemaker.core.image_uris` tables shipped with
   sagemaker-core (imported lazily: only SageMaker stacks pay for it). DLC versions are pinned in
   `DLC` so an upgrade of the SDK never changes a running endpoint's image by itself.
@@ -47,6 +47,8 @@ DLC = {
 
 
 def sagemaker_image(spec: ModelSpec, stack: AnyStack, instance_type: str) -> tuple[str, list[Diagnostic]]:
+    if spec.name in stack.images:  # a promoted pin (see placed.default_image)
+        return stack.images[spec.name], _ecr_only(spec, stack.images[spec.name], f"modelfleet:images.{spec.name}")
     if spec.serving.image:
         return spec.serving.image, _ecr_only(spec, spec.serving.image, "serving.image")
     if spec.serving.runtime in stack.images:

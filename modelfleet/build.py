@@ -333,3 +333,15 @@ def _build_all(plan: Plan, client: Any, push_images: bool, registry: str | None,
             for image in images:
                 image.digest = push(client, progress, image, target)
     return images
+
+
+def build_planned(plan: Plan, *, push_images: bool, registry: str | None = None, model_base: str = "scratch",
+                  console: Console | None = None, client: Any = None) -> list[BuiltImage]:
+    """`build_model` for a plan the caller made (e.g. with its stack's registry replaced)."""
+    if client is not None:
+        return _build_all(plan, client, push_images, registry, model_base, console)
+    own = docker_client()
+    try:
+        return _build_all(plan, own, push_images, registry, model_base, console)
+    finally:
+        own.close()

@@ -320,7 +320,7 @@ class _StackBase(_Frozen):
     owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
                                 description="Owner label/tag of shared resources (node pools, registries, add-ons).")] = "ml-platform"
     region: Annotated[str | None, Field(description="aws:region or azure-native:location.")] = None
-    images: Annotated[dict[str, str], Field(description="Image overrides by runtime (vllm, tgi, ...) or component (device_plugin, storage_initializer, mlflow_fetch), e.g. digest-pinned mirrors.")] = {}
+    images: Annotated[dict[str, str], Field(description="Image overrides by model name (a promoted pin, written by `modelfleet release pin`), runtime (vllm, tgi, ...) or component (device_plugin, storage_initializer, mlflow_fetch), e.g. digest-pinned mirrors.")] = {}
     secrets: Annotated[dict[str, SecretRef], Field(description="Logical secret name -> where it lives on this platform.")] = {}
     mlflow: Annotated[MlflowConfig | None, Field(description="MLflow tracking URI for models:/ URIs.")] = None
     artifact_store: Annotated[ArtifactStore, Field(description="Model store access: KMS key, Azure storage accounts, on-prem credentials Secret.")] = ArtifactStore()

@@ -103,7 +103,11 @@ def _runtime_images() -> dict[str, dict[str, str]]:
 
 
 def default_image(spec: ModelSpec, stack: AnyStack) -> str:
-    """The spec's image, the stack's per-runtime override, or the runtime's default image."""
+    """The stack's pin for this model, the spec's image, the stack's per-runtime override, or the
+    runtime's default image. A pin (`modelfleet:images.<model>`) is what the deploy workflow writes
+    to promote the digest an earlier stage built and smoke-tested, so it outranks the spec."""
+    if spec.name in stack.images:
+        return stack.images[spec.name]
     if spec.serving.image:
         return spec.serving.image
     if spec.serving.runtime in stack.images:

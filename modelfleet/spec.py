@@ -347,6 +347,16 @@ class Build(_Frozen):
         return args
 
 
+class Smoke(_Frozen):
+    """The request `modelfleet smoke` sends once the model is ready (after the runtime's own checks)."""
+
+    path: Annotated[str | None, Field(pattern=r"^/", description="Request path; for `custom` the request to send (none: health check only), for built-in runtimes it replaces the runtime's inference path.")] = None
+    method: Annotated[Literal["GET", "POST"], Field(description="HTTP method of the request.")] = "POST"
+    body_file: Annotated[str | None, Field(min_length=1, description="JSON request body (a sample input), relative to the spec file; sent to `path`, or as the inference sample of Triton/KServe v2, TorchServe and TF Serving.")] = None
+    expect_status: Annotated[int, Field(ge=100, le=599, description="HTTP status the request must answer with.")] = 200
+    model_name: Annotated[str | None, Field(min_length=1, description="Name the server knows the model by (Triton/KServe v2, TorchServe, TF Serving); default: the spec name.")] = None
+
+
 def _name(value: Any) -> Any:
     if isinstance(value, str) and (len(value) > MAX_NAME or not NAME_RE.match(value)):
         raise custom_error(f"invalid model name {value!r}", allowed=f"lowercase letters, digits and '-', starting and ending alphanumeric, at most {MAX_NAME} characters",
@@ -395,6 +405,7 @@ class ModelSpec(_Frozen):
     network: Annotated[Network, Field(description="Exposure and authentication.")] = Network()
     monitoring: Annotated[Monitoring, Field(description="Alerts and data capture; defaults apply when absent.")] = Monitoring()
     build: Annotated[Build | None, Field(description="How `modelfleet build` makes the serving image.")] = None
+    smoke: Annotated[Smoke, Field(description="The sample request `modelfleet smoke` sends after a deploy.")] = Smoke()
     spot: Annotated[bool, Field(description="Run on spot/preemptible capacity where the platform allows it (node pools).")] = False
     environments: Annotated[dict[str, dict[str, Any]], Field(description="Per-environment overrides, deep-merged over the base.")] = {}
 

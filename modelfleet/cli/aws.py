@@ -1,22 +1,21 @@
-"""AWS commands: `quota --stack S` and `smoke --stack S MODEL`, as plain Typer-annotated functions
+"""AWS commands: `quota --stack S`, as a plain Typer-annotated function
 the CLI registers (`app.command("quota")(quota_command)`).
 
-Exit codes: 0 ok; 1 quota short / smoke failed; 2 bad input (spec, stack, unknown model,
+Exit codes: 0 ok; 1 quota short; 2 bad input (spec, stack, unknown model,
 non-AWS stack); 3 no AWS credentials or AWS unreachable (a message, never a traceback).
 boto3 is imported only inside the commands.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from modelfleet.cli.common import ProjectDir, StackOption, fail, project_root, say, show, stack_names, status
+from modelfleet.cli.common import ProjectDir, StackOption, fail, project_root, say, show, stack_names
 from modelfleet.errors import ModelfleetError
 
 if TYPE_CHECKING:
@@ -95,50 +94,4 @@ def quota_command(stack: StackOption, project_dir: ProjectDir = None) -> None:
         for r in short:
             say(("short:", "red"), f" {r.need.quota_name}: need {r.need.amount} {r.need.unit}, quota {r.quota:g}. "
                 "To fix: request an increase in the Service Quotas console, or lower max_replicas", stderr=True)
-        raise typer.Exit(1)
-
-
-def smoke_command(
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model name as in its spec.")],
-    stack: StackOption,
-    payload: Annotated[str | None, typer.Option("--payload", metavar="JSON", show_default=False,
-                                                help="JSON request body (default: a trivial one per runtime).")] = None,
-    timeout: Annotated[int, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for InService.")] = 1800,
-    project_dir: ProjectDir = None,
-) -> None:
-    """After a real deploy: wait until the model's SageMaker endpoint is InService, invoke it once, print status and latency."""
-    from modelfleet.environment import SageMakerStack
-    from modelfleet.smoke import SmokeError, default_payload, invoke, wait_in_service
-
-    sp = _placed(project_dir, stack)
-    if not isinstance(sp.stack, SageMakerStack):
-        raise _fail(f"smoke checks SageMaker endpoints; stack {stack!r} is {sp.stack.platform}. "
-                    "To fix: pick a SageMaker stack", 2)
-    placement = next((p for p in sp.placements if p.model == model), None)
-    if placement is None:
-        known = ", ".join(p.model for p in sp.placements) or "none"
-        raise _fail(f"stack {stack!r} serves no model {model!r}. Allowed: {known}", 2)
-    if payload is not None:
-        try:
-            body = json.dumps(json.loads(payload)).encode()
-        except json.JSONDecodeError as e:
-            raise _fail(f"--payload is not JSON: {e}. To fix: pass a JSON document, e.g. '{{\"inputs\": \"hi\"}}'", 2) from e
-        content_type = "application/json"
-    else:
-        body, content_type = default_payload(placement.spec.serving.runtime)
-    endpoint = placement.names["endpoint"]
-    session = _session(sp.stack.region)
-    try:
-        with status(f"waiting for {endpoint} to be InService"):
-            state = wait_in_service(session.client("sagemaker"), endpoint, timeout)
-        say(f"endpoint {endpoint}: {state}")
-        result = invoke(session.client("sagemaker-runtime"), endpoint, body, content_type)
-    except _aws_errors() as e:
-        raise _environment_failure(e) from e
-    except SmokeError as e:
-        raise _fail(str(e), e.exit_code) from e
-    colour = "green" if result.ok else "red"
-    say("invoke: ", (f"HTTP {result.status}", colour), f" in {result.latency_ms:.0f} ms")
-    say(result.body)
-    if not result.ok:
         raise typer.Exit(1)
