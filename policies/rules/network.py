@@ -28,7 +28,8 @@ def no_anonymous_internet_access(resource_type: str, props: Any, config: Mapping
     env = u.environment(config)
     if resource_type == SERVICE:
         kind = u.get(props, "spec.type")
-        model = (u.get(props, "metadata.labels") or {}).get("modelfleet.io/model")
+        labels = u.get(props, "metadata.labels")
+        model = labels.get("modelfleet.io/model") if u.is_map(labels) else None
         if model and kind in EXPOSED_SERVICE_TYPES:
             return [f"Model {model} is exposed to the internet without authentication (Service type {kind}) in {env}. "
                     "To fix: set network.public: false and publish it through a gateway that authenticates callers, "
