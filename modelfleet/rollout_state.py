@@ -141,6 +141,19 @@ def _dump(yaml: Any, data: Any) -> str:
     return out.getvalue()
 
 
+def _text(value: str) -> Any:
+    """A version written so that a YAML 1.1 reader (PyYAML, which reads stack files) gets the same text back:
+    `NO`, `1.10` or `null` are quoted; ruamel's YAML 1.2 resolver alone would leave them plain."""
+    import yaml as pyyaml
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    try:
+        plain = pyyaml.safe_load(value) == value
+    except pyyaml.YAMLError:
+        plain = False
+    return value if plain else SingleQuotedScalarString(value)
+
+
 def edit_stable(text: str, file: str, model: str, value: str | dict[str, str]) -> str:
     """`text` with `modelfleet:stable.<model>` set to `value`; every other byte unchanged."""
     from ruamel.yaml.comments import CommentedMap
@@ -164,11 +177,11 @@ def edit_stable(text: str, file: str, model: str, value: str | dict[str, str]) -
         config[key] = CommentedMap()
     stable = config[key]
     if isinstance(value, dict):
-        entry = CommentedMap(value)
+        entry = CommentedMap({k: _text(v) for k, v in value.items()})
         entry.fa.set_flow_style()  # one line per model, like the plain `model: version` entries
         stable[model] = entry
     else:
-        stable[model] = value
+        stable[model] = _text(value)
     after = _dump(yaml, data)
     _check_only_key_changed(text, after, file)
     return after
