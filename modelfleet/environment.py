@@ -35,7 +35,7 @@ from modelfleet.errors import Problem, SpecError
 from modelfleet.labels import label_value_problem, tag_key_problem
 from modelfleet.references import image_problem, registry_problem
 from modelfleet.secret_refs import reference_problem
-from modelfleet.validation import custom_error, problems_from
+from modelfleet.validation import custom_error, problems_from, raise_problem
 from modelfleet.yamlmarks import load_yaml, read_source
 
 STACK_FILE_RE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.ya?ml$")
@@ -94,10 +94,7 @@ class SecretRef(_Frozen):
                                allowed="exactly one of aws_secrets_manager: <ARN>, key_vault: <secret URI>, "
                                        "kubernetes: {secret, key}",
                                fix="keep one store per logical secret")
-        problem = reference_problem(self.aws_secrets_manager, self.key_vault)
-        if problem is not None:
-            message, allowed, fix = problem
-            raise custom_error(message, allowed=allowed, fix=fix)
+        raise_problem(reference_problem(self.aws_secrets_manager, self.key_vault))
         return self
 
     @property
@@ -365,27 +362,21 @@ class _StackBase(_Frozen):
     @classmethod
     def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
         for key, value in tags.items():
-            problem = tag_key_problem(key) or label_value_problem(value)
-            if problem is not None:
-                raise custom_error(f"tags.{key}: {problem[0]}", allowed=problem[1], fix=problem[2])
+            raise_problem(tag_key_problem(key) or label_value_problem(value), f"tags.{key}")
         return tags
 
     @field_validator("images")
     @classmethod
     def _images(cls, images: dict[str, str]) -> dict[str, str]:
         for component, image in images.items():
-            problem = image_problem(image)
-            if problem is not None:
-                raise custom_error(f"images.{component}: {problem[0]}", allowed=problem[1], fix=problem[2])
+            raise_problem(image_problem(image), f"images.{component}")
         return images
 
     @model_validator(mode="after")
     def _azure_tag_keys(self) -> _StackBase:
         if getattr(self, "platform", "") == "azureml" or getattr(getattr(self, "cluster", None), "kind", "") == "aks":
             for key in self.tags:
-                problem = tag_key_problem(key, azure=True)
-                if problem is not None:
-                    raise custom_error(f"tags.{key}: {problem[0]}", allowed=problem[1], fix=problem[2])
+                raise_problem(tag_key_problem(key, azure=True), f"tags.{key}")
         return self
 
     @property

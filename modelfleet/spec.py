@@ -26,7 +26,7 @@ from modelfleet.errors import CatalogError, Problem, SpecError
 from modelfleet.labels import env_name_problem, label_value_problem, namespace_problem
 from modelfleet.references import image_problem
 from modelfleet.uris import carries_credentials, uri_problem
-from modelfleet.validation import custom_error, problems_from
+from modelfleet.validation import custom_error, problems_from, raise_problem
 from modelfleet.yamlmarks import Marks, load_yaml, read_source
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -65,10 +65,7 @@ class ModelSource(_Frozen):
         if not uri.startswith(URI_SCHEMES) or uri in URI_SCHEMES:
             raise custom_error(f"unsupported model URI {uri!r}", allowed=" ".join(URI_SCHEMES),
                                fix="point model.uri at one of the supported stores, e.g. s3://bucket/prefix/")
-        problem = uri_problem(uri) or _wildcard_problem(uri)
-        if problem is not None:
-            message, allowed, fix = problem
-            raise custom_error(message, allowed=allowed, fix=fix, redact=carries_credentials(uri))
+        raise_problem(uri_problem(uri) or _wildcard_problem(uri), redact=carries_credentials(uri))
         return uri
 
 
@@ -103,19 +100,14 @@ class Serving(_Frozen):
     @field_validator("image")
     @classmethod
     def _image_reference(cls, image: str | None) -> str | None:
-        problem = image_problem(image) if image is not None else None
-        if problem is not None:
-            message, allowed, fix = problem
-            raise custom_error(f"serving.image: {message}", allowed=allowed, fix=fix)
+        raise_problem(image_problem(image) if image is not None else None, "serving.image")
         return image
 
     @field_validator("env")
     @classmethod
     def _env_names_and_no_secrets(cls, env: dict[str, str]) -> dict[str, str]:
         for name, value in env.items():
-            problem = env_name_problem(name)
-            if problem is not None:
-                raise custom_error(f"serving.env: {problem[0]}", allowed=problem[1], fix=problem[2])
+            raise_problem(env_name_problem(name), "serving.env")
             kind = secret_kind(value, name)
             if kind:
                 raise custom_error(f"serving.env.{name} holds {kind}; it would be written into the pod spec, the cloud model and the plan",

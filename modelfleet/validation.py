@@ -120,3 +120,10 @@ def custom_error(message: str, *, allowed: str = "", fix: str = "", redact: bool
     if redact:
         ctx["redact"] = True
     return PydanticCustomError("value_error", message.replace("{", "(").replace("}", ")"), ctx)
+
+
+def raise_problem(problem: tuple[str, str, str] | None, where: str = "", *, redact: bool = False) -> None:
+    """Raise a (message, allowed, fix) problem from a checker as a located validation error; None passes."""
+    if problem is not None:
+        message, allowed, fix = problem
+        raise custom_error(f"{where}: {message}" if where else message, allowed=allowed, fix=fix, redact=redact)
