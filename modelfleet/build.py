@@ -10,7 +10,11 @@ Contract: `build_model(project_dir, model, stack_name, push=..., registry=...)` 
   `modelfleet.io/content-digest`. Serve it as a KServe modelcar with
   `storageUri: oci://REPO@DIGEST`. (KServe's modelcar sidecar runs a shell to link `/models`:
   pass `--model-base busybox` or another locally available base with `/bin/sh` for that.)
-Both images go to one repository per model (the one the stack's registry provisions, see
+- launcher image — on an Azure ML stack, for a built-in runtime (`modelfleet.azureml_container`):
+  `FROM` the runtime's pinned image with the runtime profile's command as ENTRYPOINT (Azure ML
+  deployments have no command field), tagged `azureml-<runtime>-<hash of the build context>`, the
+  tag the stack's environment references.
+All images go to one repository per model (the one the stack's registry provisions, see
 `registry_auth`); serving tags `<version>` and `sha256-<content digest>`, model tags
 `model-<version>` and `model-sha256-<content digest>`. The content digest is
 `sha256` over, for every file in sorted relative-POSIX-path order,
@@ -32,7 +36,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
@@ -41,6 +45,9 @@ from modelfleet.environment import AnyStack, find_stack, load_stack_file
 from modelfleet.errors import EnvironmentError_, ModelfleetError
 from modelfleet.registry_auth import Login, login_for, target_for
 from modelfleet.spec import ModelSpec, SpecFile, load_specs, spec_paths
+
+if TYPE_CHECKING:
+    from modelfleet.azureml_container import Launcher
 
 CONTENT_LABEL = "modelfleet.io/content-digest"
 TITLE_LABEL = "org.opencontainers.image.title"
@@ -58,7 +65,7 @@ class BuildError(ModelfleetError):
 class BuiltImage:
     """One image: its role, repository, tags, local id, content digest and (after push) registry digest."""
 
-    role: Literal["serving", "model"]
+    role: Literal["serving", "model", "launcher"]
     repository: str
     tags: tuple[str, ...]
     image_id: str
@@ -145,6 +152,19 @@ def model_context(directory: Path, base: str) -> Any:
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
         tar.add(str(directory), arcname="models", filter=_reset)
+    handle.seek(0)
+    return handle
+
+
+def files_context(files: dict[str, str]) -> Any:
+    """A temporary-file tar context of `files` (name → text), reproducible (fixed owner and mtime)."""
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the docker SDK, closed by the caller
+    with tarfile.open(fileobj=handle, mode="w") as tar:
+        for name, text in sorted(files.items()):
+            data = text.encode()
+            info = _reset(tarfile.TarInfo(name))
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
     handle.seek(0)
     return handle
 
@@ -263,6 +283,7 @@ class Plan:
     stack: AnyStack
     context: Path | None
     model_dir: Path | None
+    launcher: Launcher | None = None
 
 
 def plan_build(project_dir: Path, model: str, stack_name: str) -> Plan:
@@ -282,10 +303,15 @@ def plan_build(project_dir: Path, model: str, stack_name: str) -> Plan:
             raise BuildError(f"{spec_file.path}: build: no {spec.build.dockerfile} in {context}. "
                              "To fix: build.context is relative to the spec file; build.dockerfile to the context")
     model_dir = model_directory(spec_file, spec)
-    if context is None and model_dir is None:
+    launcher = None
+    if stack.platform == "azureml" and spec.serving.runtime != "custom":
+        from modelfleet.targets.azureml import launcher_of
+
+        launcher = launcher_of(spec, stack.model_copy(update={"images": {k: v for k, v in stack.images.items() if k != model}}))[0].launcher
+    if context is None and model_dir is None and launcher is None:
         raise BuildError(f"{spec_file.path}: nothing to build for {model!r}. To fix: add a `build:` section "
                          "(serving image) or point model.uri at a local directory with file:// (model image)")
-    return Plan(spec_file, spec, stack, context, model_dir)
+    return Plan(spec_file, spec, stack, context, model_dir, launcher)
 
 
 def build_model(project_dir: Path, model: str, stack_name: str, *, push_images: bool = False, registry: str | None = None,
@@ -326,6 +352,13 @@ def _build_all(plan: Plan, client: Any, push_images: bool, registry: str | None,
                 image_id = _build(client, progress, f"{model} model image", fileobj=context, custom_context=True,
                                   labels=labels, tag=f"{repository}:{tags[0]}")
             images.append(BuiltImage("model", repository, tags, image_id, digest, labels=labels))
+        if plan.launcher is not None:
+            launcher = plan.launcher
+            labels = {TITLE_LABEL: model, VERSION_LABEL: spec.version, CONTENT_LABEL: f"sha256:{launcher.digest}"}
+            with files_context(launcher.files()) as context:
+                image_id = _build(client, progress, f"{model} Azure ML launcher ({launcher.runtime})", fileobj=context,
+                                  custom_context=True, labels=labels, tag=f"{repository}:{launcher.tag}")
+            images.append(BuiltImage("launcher", repository, (launcher.tag,), image_id, f"sha256:{launcher.digest}", labels=labels))
         for image in images:
             for tag in image.tags[1:]:
                 client.api.tag(image.image_id, image.repository, tag=tag)

@@ -320,7 +320,9 @@ def test_azure_weights_are_registered_and_mounted(plans):
     assert d.inputs["properties"]["model"] == "azureml-staging-bg-probe-model-version-id"
     env = plan.of_type("azure-native:machinelearningservices:EnvironmentVersion")
     triton = [e for e in env if "bg-probe" in e.name][0].inputs["properties"]
-    assert triton["image"].startswith("nvcr.io/nvidia/tritonserver")
+    # Azure ML has no command field: the launcher built FROM the pinned Triton image runs the profile's command
+    assert re.fullmatch(r"mf[a-z0-9]+\.azurecr\.io/bg-probe:azureml-triton-[0-9a-f]{16}", triton["image"]), triton["image"]
+    assert d.inputs["properties"]["environmentVariables"]["MODEL_DIR"] == "/var/azureml-app/azureml-models/bg-probe/2/2"
     assert triton["inferenceConfig"]["readinessRoute"] == {"path": "/v2/health/ready", "port": 8000.0}, "Triton readiness from its runtime profile"
 
 

@@ -164,13 +164,15 @@ def test_spot_on_azureml_is_a_warning_and_places_on_demand():
     assert not by_model(sp)["probe"].shape.spot
 
 
-def test_azureml_refuses_weights_it_cannot_register_and_keeps_the_args_fallback():
+def test_azureml_refuses_weights_it_cannot_register_and_bakes_the_args_into_the_launcher():
     sp = place_stack(azureml_stack(), [f for f in SPECS if f.name == "llama3-8b-chat"])
     [error] = [d for d in sp.errors if d.field == "model.uri"]
     assert "s3://acme-models/llama3-8b-instruct/1.4.0/" in error.message and "az://" in error.message
     assert not [d for d in sp.diagnostics if d.level == "warning" and d.field == "model.uri"], "no warning promising a download"
     sp = place_stack(azureml_stack(), [f for f in AZ_SPECS if f.name == "llama3-8b-chat"])
-    assert "SERVING_ARGS" in {d.field: d.message for d in sp.diagnostics if d.level == "warning"}["serving.args"]
+    assert "serving.args" not in {d.field for d in sp.diagnostics}, "vLLM's args run in the launcher, nothing to warn about"
+    [launcher] = [d for d in sp.diagnostics if d.field == "serving.runtime"]
+    assert "modelfleet build llama3-8b-chat --stack" in launcher.message and "--push" in launcher.message
 
 
 def test_existing_aks_cluster_needs_name_and_resource_group():

@@ -3,9 +3,12 @@
 Children (all tagged with the placement's tags):
 - model: `ModelContainer` + `ModelVersion` for az:// URIs (registered from Blob and
   mounted into the container); models:/ URIs already live in the workspace's MLflow
-  registry and are referenced; other schemes are passed to the container as MODEL_URI.
-- environment: `EnvironmentContainer` + `EnvironmentVersion` with the serving image and
-  its liveness/readiness/scoring routes (version = hash of image and routes: immutable).
+  registry and are referenced; hf:// (vLLM/TGI) is downloaded by the server itself.
+- environment: `EnvironmentContainer` + `EnvironmentVersion` with the image the deployment runs
+  (`modelfleet.azureml_container`: for built-in runtimes the launcher image that runs the runtime
+  profile's command; Azure ML has no command field) and the profile's liveness/readiness/scoring
+  routes and port (version = hash of image and routes: immutable). The deployment's environment
+  variables carry MODEL_DIR (where the weights are mounted) and the spec's env.
 - `OnlineEndpoint`: Entra ID tokens (`AADToken`), system-assigned identity (granted AcrPull
   on the stack's registry before any deployment pulls), public network access Disabled
   unless `network.public`.
@@ -31,7 +34,7 @@ Children (all tagged with the placement's tags):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -41,6 +44,7 @@ from components.azure import alerts, autoscale
 from components.azure.ml_model import environment_version, model_reference
 from components.azure.ml_rollout import VERSION_TAG, rollback_alerts
 from components.azure.registry import acr_pull
+from modelfleet.azureml_container import AzureMLContainer, container_for
 from modelfleet.naming import fit
 from modelfleet.placement import Placement
 from modelfleet.targets.azureml import deployment_name, slot_bounds, traffic_plan
@@ -65,6 +69,13 @@ class AzureMLEndpointArgs:
     action_group_id: str | None = None
 
 
+def _container(p: Placement) -> AzureMLContainer:
+    """Environment variables and routes of the container placement chose; the image is the placement's
+    (the launcher `modelfleet build` pushes, a per-model pin, or a custom image): routes and variables
+    do not depend on it."""
+    return replace(container_for(p.spec, "", p.image, p.names["model"]), image=p.image, launcher=None)
+
+
 def _at_version(version: str) -> Callable[[str], str]:
     """A model version id's sibling at `version`."""
     return lambda mid: mid.rsplit("/", 1)[0] + f"/{version}"
@@ -79,8 +90,9 @@ class AzureMLEndpoint(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         where: dict[str, Any] = {"resource_group_name": args.resource_group, "workspace_name": args.workspace_name}
         assert p.offer is not None  # placement errors stop the program before this
-        model_id, model_env = model_reference(name, p, where, child)
-        env_id = environment_version(name, p, where, child)
+        model_id = model_reference(name, p, where, child)
+        container = _container(p)
+        env_id = environment_version(name, p, container, where, child)
         assert p.rollout is not None  # placement_for always sets it
         plan = p.rollout
         traffic, mirror = traffic_plan(plan)
@@ -95,9 +107,7 @@ class AzureMLEndpoint(pulumi.ComponentResource):
                                         ignore_changes=["properties.traffic", "properties.mirrorTraffic"]))
         pulls = [acr_pull(f"{name}-acr-pull", args.registry_id, endpoint.identity.apply(lambda i: (i.principal_id if i else None) or ""),
                           child)] if args.registry_id is not None else []
-        env_vars = {**spec.serving.env, **model_env, **args.extra_env}
-        if spec.serving.args:
-            env_vars["SERVING_ARGS"] = " ".join(spec.serving.args)
+        env_vars = {**container.env, **args.extra_env}
         deployments: list[pulumi.Resource] = []
         for version in plan.slots:
             slot = deployment_name(version)

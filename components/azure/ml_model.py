@@ -1,11 +1,12 @@
 """Model and environment registration in an Azure ML workspace, for `AzureMLEndpoint`.
 
 - `model_reference`: az:// → `ModelContainer` + `ModelVersion` (Blob URL, mounted by Azure
-  ML); models:/<name>/<version> → the workspace MLflow registry entry (no registration);
-  anything else → no registration, the URI goes to the container as MODEL_URI.
-- `environment_version`: `EnvironmentContainer` + `EnvironmentVersion` holding the serving
-  image and its routes; the version is a hash of image and routes because environment
-  versions are immutable in Azure ML.
+  ML at AZUREML_MODEL_DIR); models:/<name>/<version> → the workspace MLflow registry entry (no
+  registration); hf:// (vLLM/TGI only, checked at placement) → nothing: the server downloads it.
+- `environment_version`: `EnvironmentContainer` + `EnvironmentVersion` holding the image the
+  deployment runs (`modelfleet.azureml_container`: the runtime's launcher or a custom image) and its
+  liveness/readiness/scoring routes; the version is a hash of image and routes because
+  environment versions are immutable in Azure ML.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 
+from modelfleet.azureml_container import AzureMLContainer
 from modelfleet.naming import short_hash
 from modelfleet.placement import Placement
-from modelfleet.runtimes import profile_for
-
-MODEL_MOUNT = "/var/azureml-app/model"  # where Azure ML mounts a registered model
 
 
 def blob_url(uri: str) -> str:
@@ -29,16 +28,15 @@ def blob_url(uri: str) -> str:
     return f"https://{account}.blob.core.windows.net/{rest}"
 
 
-def model_reference(name: str, p: Placement, where: dict[str, Any],
-                    opts: pulumi.ResourceOptions) -> tuple[pulumi.Output[str] | None, dict[str, str]]:
-    """(model id for the deployment or None, environment variables telling the server where the weights are)."""
+def model_reference(name: str, p: Placement, where: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Output[str] | None:
+    """The model id the deployment mounts, or None (a Hub model the server downloads itself)."""
     spec = p.spec
     uri = spec.model.uri
     if uri.startswith("models:/"):
         model, _, model_version = uri.removeprefix("models:/").partition("/")
-        return pulumi.Output.from_input(f"azureml:{model}:{model_version or 'latest'}"), {"MODEL_DIR": MODEL_MOUNT}
+        return pulumi.Output.from_input(f"azureml:{model}:{model_version or 'latest'}")
     if not uri.startswith("az://"):
-        return None, {"MODEL_URI": uri}
+        return None
     tags = {k: v for k, v in p.tags.items()}
     container = azure_native.machinelearningservices.ModelContainer(
         f"{name}-model", name=p.names["model"], properties={"description": spec.description or spec.name, "tags": tags},
@@ -50,24 +48,12 @@ def model_reference(name: str, p: Placement, where: dict[str, Any],
         **where,
         # a registered version is immutable and deployments may still reference it after an upgrade
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[container], retain_on_delete=True)))
-    return version.id, {"MODEL_DIR": MODEL_MOUNT}
+    return version.id
 
 
-def container_routes(p: Placement) -> dict[str, dict[str, Any]]:
-    """Liveness/readiness and scoring routes of the serving container, on the port and probe paths of
-    the runtime profile (the spec's serving.port / serving.health.path override them)."""
-    s = p.spec.serving
-    profile = profile_for(p.spec, "deployment")
-    live, ready = profile.health_path, profile.readiness_path
-    scoring = {"vllm": "/v1/chat/completions", "tgi": "/generate", "triton": f"/v2/models/{p.model}/infer",
-               "torchserve": f"/predictions/{p.model}", "tfserving": f"/v1/models/{p.model}:predict"}.get(s.runtime, "/")
-    return {"liveness_route": {"path": live, "port": profile.port},
-            "readiness_route": {"path": ready, "port": profile.port},
-            "scoring_route": {"path": scoring, "port": profile.port}}
-
-
-def environment_version(name: str, p: Placement, where: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-    routes = container_routes(p)
+def environment_version(name: str, p: Placement, planned: AzureMLContainer, where: dict[str, Any],
+                        opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    routes = planned.routes
     container = azure_native.machinelearningservices.EnvironmentContainer(
         f"{name}-environment", name=p.names["environment"],
         properties={"description": f"serving image for {p.model}", "tags": dict(p.tags)}, **where, opts=opts)

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
+from modelfleet.azureml_container import AzureMLContainer, container_for
 from modelfleet.environment import AnyStack, AzureMLStack
 from modelfleet.naming import fit, short_hash
-from modelfleet.placed import NodeShape, Placement, placement_for
+from modelfleet.placed import NodeShape, Placement, default_image, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.rollout import RolloutPlan
 from modelfleet.spec import ModelSpec
@@ -33,6 +35,32 @@ ENDPOINT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 MAX_MIRROR_PERCENT = 50  # Azure ML mirrors at most half of the live traffic ("Mirror traffic" in the safe-rollout docs)
 # blue/green: a tenth of live requests exercises the idle slot without doubling the load behind it
 BLUE_GREEN_MIRROR_PERCENT = 10
+
+
+def launcher_of(spec: ModelSpec, stack: AnyStack) -> tuple[AzureMLContainer, list[Diagnostic]]:
+    """The container the deployment runs (see `modelfleet.azureml_container`) and what preview must say
+    about it: a built-in runtime starts from a launcher image that `modelfleet build --push` makes."""
+    from modelfleet.registry_auth import target_for
+
+    repository = target_for(stack).repository(stack.stack, spec.name, stack.registry.kind)
+    pin = stack.images.get(spec.name)
+    # the launcher's base: the spec's image, the stack's per-runtime mirror, or the runtime's pinned default;
+    # a per-model pin (written by the deploy workflow) is the launcher an earlier stage built and tested
+    base = default_image(spec, stack) if pin is None else default_image(spec, stack.model_copy(update={
+        "images": {k: v for k, v in stack.images.items() if k != spec.name}}))
+    container = container_for(spec, repository, base, spec.name)
+    if container.launcher is None or pin is not None:
+        return (replace(container, image=pin) if pin else container), []
+    if not target_for(stack).host:
+        return container, [Diagnostic("error", spec.name, "serving.runtime",
+                                      f"the {spec.serving.runtime} launcher image needs a registry Azure ML pulls from, and "
+                                      f"stack {stack.stack!r} names none with a host. To fix: set modelfleet:registry to "
+                                      "{kind: acr} or {kind: external, url: <host>/<path>}")]
+    return container, [Diagnostic("warning", spec.name, "serving.runtime",
+                                  f"Azure ML managed deployments have no command field: {spec.serving.runtime} starts from "
+                                  f"launcher image {container.image} (FROM {container.launcher.base}, the runtime profile's "
+                                  f"command, port {container.routes['liveness_route']['port']} and probes). Build and push it "
+                                  f"before deploying: `modelfleet build {spec.name} --stack {stack.stack} --push`")]
 
 
 def endpoint_name(stack: str, model: str) -> str:
@@ -99,6 +127,8 @@ class AzureMLTarget(Target):
             diagnostics += problems
         endpoint = endpoint_name(stack.stack, spec.name)
         names = {"endpoint": endpoint, "model": spec.name, "environment": f"{spec.name}-serving"}
+        container, problems = launcher_of(spec, stack)
+        diagnostics += problems
         acc = spec.resources.accelerator
         # the instance type as a shape, so capacity/quota views group endpoints like node pools
         shape = NodeShape(key=shape_key(offer, False), accelerator=offer.accelerator, gpus_per_node=offer.gpu_count,
@@ -108,7 +138,7 @@ class AzureMLTarget(Target):
                              gpus_per_replica=acc.count if acc else 0,
                              # managed endpoints never run fewer than one instance; an error above says so when asked for 0
                              min_replicas=max(a.floor, 1), max_replicas=max(a.max_replicas, 1),
-                             shape=shape, offer=offer, names=names, diagnostics=diagnostics)
+                             shape=shape, offer=offer, names=names, diagnostics=diagnostics, image=container.image)
 
     def _limits(self, spec: ModelSpec) -> list[Diagnostic]:
         a, out = spec.autoscaling, []
@@ -136,11 +166,11 @@ class AzureMLTarget(Target):
                                   "fallback; the alert's description shows the number). An endpoint with far less traffic "
                                   "can fail a larger share of requests without paging: the p99-latency alert and the "
                                   "endpoint's traffic logs (AmlOnlineEndpointTrafficLog) cover that case"))
-        if spec.serving.args:
+        if spec.serving.args and spec.serving.runtime == "custom":
             out.append(Diagnostic("warning", spec.name, "serving.args",
-                                  "Azure ML runs a custom container's own entrypoint and has no arguments field: serving.args "
-                                  "reach the container as the SERVING_ARGS environment variable, which the image's entrypoint "
-                                  "must expand (images from `modelfleet build` do); otherwise bake them into the image"))
+                                  "Azure ML runs a custom image's own entrypoint and has no command or arguments field, so "
+                                  "serving.args are not passed on this stack. To fix: bake them into the image's entrypoint "
+                                  "(or read them from serving.env), or drop them for this environment"))
         return out
 
     def check_stack(self, stack: AnyStack, placements: list[Placement]) -> list[Diagnostic]:
