@@ -5,7 +5,7 @@ delegating to the core (`modelfleet.validate`, `.preview`, `.cost`, `.check`, `.
 - `validate` — `validate`, `schema`;  `preview` — `preview`;  `check` — `check`
 - `cost` — `cost`;  `catalog` — the `catalog` group;  `delivery` — `render`, `build`
 - `pr` — `pr` (validate + preview diff + cost diff + policies in one comment)
-- `aws` — `quota`;  `smoke` — `smoke` (every platform);  `release` — `release build`, `release pin`
+- `quota` — `quota` (AWS and Azure);  `smoke` — `smoke` (every platform);  `release` — `release build`, `release pin`
 - `rollout` — `promote`, `abort`
 
 Exit codes: 0 ok, 1 policy/budget/quota verdict (or an unexpected error, reported in one
@@ -26,7 +26,6 @@ import typer
 import typer.core
 
 from modelfleet.cli import streams
-from modelfleet.cli.aws import quota_command
 from modelfleet.cli.catalog import app as catalog_app
 from modelfleet.cli.check import check_command
 from modelfleet.cli.common import fail, say
@@ -34,6 +33,7 @@ from modelfleet.cli.cost import cost_command
 from modelfleet.cli.delivery import build_command, render_command
 from modelfleet.cli.pr import pr_command
 from modelfleet.cli.preview import preview_command
+from modelfleet.cli.quota import quota_command
 from modelfleet.cli.release import app as release_app
 from modelfleet.cli.rollout import abort_command, promote_command
 from modelfleet.cli.smoke import smoke_command
