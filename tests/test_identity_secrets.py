@@ -146,8 +146,8 @@ def test_irsa_trusts_the_clusters_oidc_provider_for_one_service_account(plans):
     assert trust["Condition"]["StringEquals"] == {f"{issuer}:sub": "system:serviceaccount:chat:chat", f"{issuer}:aud": "sts.amazonaws.com"}
     sa = named(plan, "kubernetes:core/v1:ServiceAccount", "chat-sa")
     assert sa.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("/eks-irsa-chat-model")
-    # model pods use IRSA here; only the node provisioner's controller keeps its Pod Identity role
-    assert not [r for r in plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation") if "ModelIdentity" in r.urn]
+    # IRSA everywhere on this stack: the models and the node provisioner's controller alike
+    assert not plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
 
 
 def test_aks_identity_is_federated_and_reads_one_container(plans):

@@ -42,6 +42,11 @@ STACKS = {
     # the same dev models on managed groups, to compare cost and quota shapes
     "m-dev": BASE + "  modelfleet:environment: dev\n"
                     "  modelfleet:cluster: {kind: eks, name: ml-k, create: true, nodes: managed}\n",
+    # IRSA stacks: the controllers follow the stack's identity mode too
+    "k-irsa": BASE + "  modelfleet:environment: dev\n"
+                     "  modelfleet:cluster: {kind: eks, name: ml-i, create: true, identity: irsa}\n",
+    "m-irsa": BASE + "  modelfleet:environment: prod\n  modelfleet:serving: kserve\n"
+                     "  modelfleet:cluster: {kind: eks, name: ml-m, version: \"1.34\", identity: irsa}\n",
 }
 
 
@@ -121,6 +126,42 @@ def test_karpenter_controller_release_identity_and_interruptions(plans):
     assert access.inputs["type"] == "EC2_LINUX"
     [addon] = plan.of_type("aws:eks/addon:Addon")
     assert addon.inputs["addonName"] == "eks-pod-identity-agent"
+
+
+def _irsa_trust(role) -> dict:
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    return statement
+
+
+def test_irsa_stack_binds_karpenter_through_the_clusters_oidc_provider(plans):
+    plan = plans["k-irsa"]
+    assert not plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation"), "no Pod Identity on an IRSA stack"
+    assert not [a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "eks-pod-identity-agent"]
+    [provider] = plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    [role] = [r for r in plan.of_type("aws:iam/role:Role") if r.name == "k-irsa-karpenter-controller-role"]
+    trust = _irsa_trust(role)
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity" and "Federated" in trust["Principal"]
+    [sub] = [v for k, v in trust["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert sub == "system:serviceaccount:kube-system:karpenter"
+    [release] = [r for r in plan.of_type(RELEASE) if "karpenter" in r.inputs["chart"]]
+    annotations = release.inputs["values"]["serviceAccount"]["annotations"]
+    assert set(annotations) == {"eks.amazonaws.com/role-arn"} and annotations["eks.amazonaws.com/role-arn"]
+    assert any(d.endswith(f"::{provider.name}") for d in release.options["dependsOn"]), "the controller waits for the provider"
+
+
+def test_irsa_stack_binds_the_cluster_autoscaler_through_irsa(plans):
+    plan = plans["m-irsa"]
+    assert not plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    [role] = [r for r in plan.of_type("aws:iam/role:Role") if "cluster-autoscaler" in r.name]
+    trust = _irsa_trust(role)
+    assert trust["Principal"]["Federated"].startswith("arn:aws:iam::123456789012:oidc-provider/")
+    assert "system:serviceaccount:kube-system:cluster-autoscaler" in trust["Condition"]["StringEquals"].values()
+    [release] = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "cluster-autoscaler"]
+    account = release.inputs["values"]["rbac"]["serviceAccount"]
+    assert account["name"] == "cluster-autoscaler" and "eks.amazonaws.com/role-arn" in account["annotations"]
+    [note] = [d for d in plan.diagnostics if d.field == "modelfleet:cluster.nodes"]
+    assert "IRSA" in note.message and "associate-iam-oidc-provider" in note.message
 
 
 def test_karpenter_controller_policies_are_scoped_to_the_cluster(plans):

@@ -2,7 +2,9 @@
 groups grow when serving pods are pending and shrink (to their placement minimum) when idle.
 
 Registers, under the component:
-- the autoscaler's role, assumed through EKS Pod Identity by `kube-system/cluster-autoscaler`,
+- the autoscaler's role, assumed by `kube-system/cluster-autoscaler` the way the stack's
+  `modelfleet:cluster.identity` says (EKS Pod Identity, or IRSA with the role ARN on the chart's
+  ServiceAccount: values `rbac.serviceAccount.annotations`),
   with the permissions of the upstream AWS README (kubernetes/autoscaler
   cluster-autoscaler/cloudprovider/aws/README.md, "IAM Policy" and "Auto-Discovery Setup",
   commit 062f28a6): reads unscoped (the Describe APIs have no resource-level permissions);
@@ -25,7 +27,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.aws.common import policy_json
-from components.aws.pod_identity import pod_identity_role
+from components.aws.pod_identity import controller_identity
+from components.aws.workload_identity import Oidc
 from modelfleet.node_autoscalers import autoscaler_image_tag, cluster_autoscaler
 
 ENABLED_TAG = "k8s.io/cluster-autoscaler/enabled"
@@ -55,13 +58,14 @@ def autoscaler_statements(*, partition: str, region: str, cluster_name: str) -> 
 
 
 def autoscaler_values(*, cluster_name: pulumi.Input[str], region: str, kubernetes_version: str | None,
-                      service_account: str, image: str) -> dict[str, Any]:
+                      service_account: str, image: str, annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+    account = {"create": True, "name": service_account, **({"annotations": annotations} if annotations else {})}
     return {
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},
         "image": {"repository": image, "tag": autoscaler_image_tag(kubernetes_version)},
-        "rbac": {"serviceAccount": {"create": True, "name": service_account}},
+        "rbac": {"serviceAccount": account},
         # least-waste: among groups that fit the pending pod, the one left with the least idle CPU and
         # memory (GPU shapes differ a lot in host size); the chart's default is random
         "extraArgs": {"expander": "least-waste"},
@@ -72,13 +76,15 @@ def autoscaler_values(*, cluster_name: pulumi.Input[str], region: str, kubernete
 class ClusterAutoscalerArgs:
     """cluster_name: the EKS cluster's name; cluster: the same as an Output when created in this
     program; region; kubernetes_version: picks the image minor (None = the chart's default);
-    partition; tags."""
+    partition; identity: pod_identity | irsa (irsa needs oidc, the cluster's OIDC provider); tags."""
 
     cluster_name: str
     cluster: pulumi.Input[str]
     region: str
     kubernetes_version: str | None = None
     partition: str = "aws"
+    identity: str = "pod_identity"
+    oidc: Oidc | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -86,10 +92,11 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelfleet:aws:ClusterAutoscaler", name, None, opts)
         data = cluster_autoscaler()
-        role, association = pod_identity_role(
-            name, cluster_name=args.cluster, namespace=data["namespace"], service_account=data["service_account"],
-            description=f"Cluster Autoscaler of {args.cluster_name}", tags=args.tags, parent=self)
-        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_json(autoscaler_statements(
+        identity = controller_identity(
+            name, mode=args.identity, cluster_name=args.cluster, namespace=data["namespace"],
+            service_account=data["service_account"], description=f"Cluster Autoscaler of {args.cluster_name}",
+            tags=args.tags, parent=self, oidc=args.oidc)
+        policy = aws.iam.RolePolicy(f"{name}-policy", role=identity.role.id, policy=policy_json(autoscaler_statements(
             partition=args.partition, region=args.region, cluster_name=args.cluster_name)),
             opts=pulumi.ResourceOptions(parent=self))
         k8s.helm.v3.Release(
@@ -97,6 +104,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             repository_opts={"repo": data["repo"]},
             values=autoscaler_values(cluster_name=args.cluster, region=args.region,
                                      kubernetes_version=args.kubernetes_version,
-                                     service_account=data["service_account"], image=data["image"]),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[association, policy]))
+                                     service_account=data["service_account"], image=data["image"],
+                                     annotations=identity.annotations),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*identity.ready, policy]))
         self.register_outputs({})

@@ -19,7 +19,7 @@ from components.aws.cluster import ClusterInfo, EksControlPlane, EksControlPlane
 from components.aws.common import stack_tags
 from components.aws.gpu_nodes import provision
 from components.aws.registry import model_repositories
-from components.aws.workload_identity import model_identities
+from components.aws.workload_identity import irsa_provider, model_identities
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.platform import deploy_serving
 from modelfleet.environment import EksCluster, KubernetesStack
@@ -47,7 +47,9 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     info = cluster_for(stack)
     provider = k8s.Provider(f"{stack.stack}-k8s", kubeconfig=kubeconfig(info.name, info.endpoint, info.certificate_authority,
                                                                         stack.region))
-    groups = provision(sp, info, provider)
+    # IRSA stacks: the cluster's OIDC provider, once, for the node provisioners and the models alike
+    oidc = irsa_provider(stack, info.oidc_issuer, info.created, partition(stack.region), stack_tags(stack))
+    groups = provision(sp, info, provider, oidc)
     plugins: list[pulumi.Resource] = []
     # Bottlerocket NVIDIA variants run the device plugin themselves; AL2023 NVIDIA AMIs need the DaemonSet
     if stack.cluster.ami == "al2023" and stack.addons.nvidia_device_plugin == "install":
@@ -58,6 +60,5 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
             for key, (shape, _) in sp.shapes().items()
         ]
     # one IAM role per model that reads S3, bound to its ServiceAccount (Pod Identity or IRSA)
-    identities, identity_ready = model_identities(sp, info.name, info.oidc_issuer, info.created, partition(stack.region),
-                                                  stack_tags(stack))
+    identities, identity_ready = model_identities(sp, info.name, oidc, partition(stack.region), stack_tags(stack))
     return deploy_serving(sp, provider, depends_on=[*info.ready, *groups, *plugins, *identity_ready], workload=identities)

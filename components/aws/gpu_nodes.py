@@ -5,10 +5,11 @@
 - `managed`: one `EksGpuNodeGroup` per node shape, tagged for Cluster Autoscaler discovery,
   and the `ClusterAutoscaler`, which moves each group's desired size between the bounds.
 Both read the same shapes and bounds from placement (`StackPlacement.shapes`, `node_bounds`),
-so cost and quota see the same capacity either way. Clusters the stack creates also get the
-EKS Pod Identity Agent add-on the controllers' credentials come through.
+so cost and quota see the same capacity either way. The controllers get AWS credentials the way
+the stack's `modelfleet:cluster.identity` says: Pod Identity (clusters the stack creates also
+get the EKS Pod Identity Agent add-on) or IRSA through the cluster's OIDC provider (`oidc`).
 
-`provision(sp, info, provider)` returns what serving must wait for.
+`provision(sp, info, provider, oidc)` returns what serving must wait for.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from components.aws.common import stack_tags
 from components.aws.karpenter import Karpenter, KarpenterArgs, KarpenterGpuPool, KarpenterGpuPoolArgs
 from components.aws.node_group import EksGpuNodeGroup, EksGpuNodeGroupArgs
 from components.aws.pod_identity import POD_IDENTITY_AGENT
+from components.aws.workload_identity import Oidc
 from modelfleet.environment import EksCluster, KubernetesStack
 from modelfleet.naming import k8s_name
 from modelfleet.placement import StackPlacement
@@ -32,15 +34,16 @@ from modelfleet.targets.eks import cluster_name, node_bounds, node_group_name
 def pod_identity_agent(stack: KubernetesStack, info: ClusterInfo) -> list[pulumi.Resource]:
     """The `eks-pod-identity-agent` add-on on a cluster the stack creates (none on existing clusters,
     which must run it), registered once per stack: the node provisioners and the models' own
-    identities get their credentials through it."""
+    identities get their credentials through it. IRSA stacks use none."""
     assert isinstance(stack.cluster, EksCluster)
-    if not stack.cluster.create:
+    if not stack.cluster.create or stack.cluster.identity != "pod_identity":
         return []
     return [aws.eks.Addon(f"{stack.stack}-pod-identity-agent", cluster_name=info.name, addon_name=POD_IDENTITY_AGENT,
                           tags=stack_tags(stack), opts=pulumi.ResourceOptions(depends_on=info.ready))]
 
 
-def provision(sp: StackPlacement, info: ClusterInfo, provider: pulumi.ProviderResource) -> list[pulumi.Resource]:
+def provision(sp: StackPlacement, info: ClusterInfo, provider: pulumi.ProviderResource,
+              oidc: Oidc | None = None) -> list[pulumi.Resource]:
     stack = sp.stack
     assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster) and stack.region
     cluster = stack.cluster
@@ -49,7 +52,8 @@ def provision(sp: StackPlacement, info: ClusterInfo, provider: pulumi.ProviderRe
     on_cluster = pulumi.ResourceOptions(providers=[provider], depends_on=[*info.ready, *ready])
     if cluster.node_provisioner == "karpenter":
         controller = Karpenter(f"{stack.stack}-karpenter", KarpenterArgs(
-            cluster_name=name, cluster=info.name, region=region, partition=partition(region), tags=tags), on_cluster)
+            cluster_name=name, cluster=info.name, region=region, partition=partition(region), identity=cluster.identity,
+            oidc=oidc, tags=tags), on_cluster)
         ready.append(controller)
         for key, (shape, users) in sp.shapes().items():
             assert shape.offer is not None
@@ -74,5 +78,5 @@ def provision(sp: StackPlacement, info: ClusterInfo, provider: pulumi.ProviderRe
             tags={**tags, **discovery_tags(name), "modelfleet:models": "_".join(p.model for p in users)[:256]})))
     ready.append(ClusterAutoscaler(f"{stack.stack}-cluster-autoscaler", ClusterAutoscalerArgs(
         cluster_name=name, cluster=info.name, region=region, kubernetes_version=cluster.version,
-        partition=partition(region), tags=tags), on_cluster))
+        partition=partition(region), identity=cluster.identity, oidc=oidc, tags=tags), on_cluster))
     return ready

@@ -7,10 +7,12 @@
 - the interruption queue (SQS, 300 s retention, SQS-managed encryption, TLS only) and one
   EventBridge rule per interruption event (spot warnings, rebalance, health, state changes),
   so Karpenter drains a node before EC2 takes it away;
-- the controller's own role, assumed through EKS Pod Identity by `kube-system/karpenter`, with
-  the upstream least-privilege policies (modelfleet/data/karpenter_controller_policy.json),
-  each a managed policy as upstream ships them;
-- the Helm release (OCI chart pinned in the data file), after the Pod Identity association.
+- the controller's own role, assumed by `kube-system/karpenter` the way the stack's
+  `modelfleet:cluster.identity` says (EKS Pod Identity, or IRSA through the cluster's OIDC
+  provider with the role ARN on the chart's ServiceAccount), with the upstream least-privilege
+  policies (modelfleet/data/karpenter_controller_policy.json), each a managed policy as upstream
+  ships them;
+- the Helm release (OCI chart pinned in the data file), after the role's binding.
 `KarpenterGpuPool` registers an `EC2NodeClass` and a `NodePool` (see
 `components.aws.karpenter_config`) once the release (and its CRDs) exists.
 """
@@ -35,7 +37,8 @@ from components.aws.karpenter_config import (
     node_class_spec,
     node_pool_spec,
 )
-from components.aws.pod_identity import pod_identity_role
+from components.aws.pod_identity import controller_identity
+from components.aws.workload_identity import Oidc
 from modelfleet.node_autoscalers import karpenter, karpenter_policies
 
 QUEUE_RETENTION_SECONDS = 300  # upstream cloudformation.yaml MessageRetentionPeriod
@@ -48,12 +51,15 @@ def _document(upstream: str, policies: dict[str, list[dict[str, Any]]]) -> str:
 @dataclass(frozen=True)
 class KarpenterArgs:
     """cluster_name: the EKS cluster (known before it exists); cluster: its name as an Output when
-    created in the same program; region; partition; tags."""
+    created in the same program; region; partition; identity: pod_identity | irsa (irsa needs
+    oidc, the cluster's OIDC provider); tags."""
 
     cluster_name: str
     cluster: pulumi.Input[str]
     region: str
     partition: str = "aws"
+    identity: str = "pod_identity"
+    oidc: Oidc | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -94,10 +100,11 @@ class Karpenter(pulumi.ComponentResource):
             aws.cloudwatch.EventTarget(f"{name}-{event['name']}-target", rule=rule.name, arn=queue.arn,
                                        target_id="KarpenterInterruptionQueueTarget", opts=child)
 
-        role, association = pod_identity_role(
-            f"{name}-controller", cluster_name=args.cluster, namespace=data["namespace"],
+        identity = controller_identity(
+            f"{name}-controller", mode=args.identity, cluster_name=args.cluster, namespace=data["namespace"],
             service_account=data["service_account"], description=f"Karpenter controller of {args.cluster_name}",
-            tags=args.tags, parent=self)
+            tags=args.tags, parent=self, oidc=args.oidc)
+        role = identity.role
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
         attachments: list[pulumi.Resource] = []
         documents = pulumi.Output.all(account, node_role.arn, queue.arn).apply(
@@ -115,8 +122,8 @@ class Karpenter(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release", chart=data["chart"], version=data["version"], namespace=data["namespace"],
             values=controller_values(cluster_name=args.cluster, queue_name=queue.name,
-                                     service_account=data["service_account"]),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[association, *attachments]))
+                                     service_account=data["service_account"], annotations=identity.annotations),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*identity.ready, *attachments]))
         self.node_role_name = node_role.name
         self.register_outputs({"node_role_name": self.node_role_name, "queue": queue.name})
 

@@ -97,10 +97,13 @@ def node_pool_spec(*, node_class: str, pool: str, accelerator: str | None, insta
     }
 
 
-def controller_values(*, cluster_name: Any, queue_name: Any, service_account: str) -> dict[str, Any]:
+def controller_values(*, cluster_name: Any, queue_name: Any, service_account: str,
+                      annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+    # serviceAccount.annotations: the chart's values.yaml (charts/karpenter, v1.14.1) puts them on the
+    # ServiceAccount it creates; IRSA reads eks.amazonaws.com/role-arn from there
     return {
         "settings": {"clusterName": cluster_name, "interruptionQueue": queue_name},
-        "serviceAccount": {"create": True, "name": service_account},
+        "serviceAccount": {"create": True, "name": service_account, **({"annotations": annotations} if annotations else {})},
         # the getting-started install: requests = limits so the controller is never evicted for memory
         "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
     }

@@ -73,6 +73,34 @@ def irsa_trust(provider_arn: str, issuer: str, namespace: str, service_account: 
 
 
 @dataclass(frozen=True)
+class Oidc:
+    """The cluster's IAM OIDC identity provider, for IRSA: its ARN, the issuer URL, and what must
+    exist before a role trusting it is useful (the provider, when the stack registers it)."""
+
+    provider_arn: pulumi.Input[str]
+    issuer: pulumi.Input[str]
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+
+def irsa_provider(stack: Any, oidc_issuer: pulumi.Input[str] | None, created: bool, partition: str,
+                  tags: dict[str, str]) -> Oidc | None:
+    """For `identity: irsa`, once per stack: the IAM OIDC provider of a cluster the stack creates
+    (registered here), or the ARN of an existing cluster's provider (which must already exist:
+    `eksctl utils associate-iam-oidc-provider`). None for Pod Identity."""
+    if stack.cluster.identity != "irsa":
+        return None
+    assert oidc_issuer is not None
+    if created:
+        provider = aws.iam.OpenIdConnectProvider(f"{stack.stack}-oidc", url=oidc_issuer, client_id_lists=[IRSA_AUDIENCE],
+                                                 tags=tags)
+        return Oidc(provider.arn, oidc_issuer, [provider])
+    account = aws.get_caller_identity_output().account_id
+    arn = pulumi.Output.all(account, oidc_issuer).apply(
+        lambda v: f"arn:{partition}:iam::{v[0]}:oidc-provider/{v[1].removeprefix('https://')}")
+    return Oidc(arn, oidc_issuer)
+
+
+@dataclass(frozen=True)
 class ModelIdentityArgs:
     """role_name; cluster_name; namespace / service_account: the model's; mode: pod_identity | irsa;
     statements: the role's permissions; partition; oidc_provider_arn / oidc_issuer (irsa only); tags."""
@@ -123,28 +151,16 @@ def needs_role(p: Any) -> bool:
     return a is not None and a.fetch_uri.startswith("s3://") and a.method in ("init-container", "storage-initializer")
 
 
-def model_identities(sp: Any, cluster_name: pulumi.Input[str], oidc_issuer: pulumi.Input[str] | None, created: bool,
-                     partition: str, tags: dict[str, str]) -> tuple[dict[str, dict[str, Any]], list[pulumi.Resource]]:
-    """Per model, the ServiceAccount annotations its identity needs; plus what pods must wait for (the Pod
-    Identity agent add-on or the OIDC provider, on clusters the stack creates)."""
+def model_identities(sp: Any, cluster_name: pulumi.Input[str], oidc: Oidc | None, partition: str,
+                     tags: dict[str, str]) -> tuple[dict[str, dict[str, Any]], list[pulumi.Resource]]:
+    """Per model, the ServiceAccount annotations its identity needs; plus what pods must wait for (the
+    OIDC provider on clusters the stack creates, for IRSA)."""
     stack = sp.stack
     mode = stack.cluster.identity
     users = [p for p in sp.placements if needs_role(p)]
     if not users:
         return {}, []
-    ready: list[pulumi.Resource] = []
-    provider_arn: pulumi.Input[str] | None = None
-    if mode == "irsa":
-        assert oidc_issuer is not None
-        if created:
-            provider = aws.iam.OpenIdConnectProvider(f"{stack.stack}-oidc", url=oidc_issuer, client_id_lists=[IRSA_AUDIENCE],
-                                                     tags=tags)
-            provider_arn = provider.arn
-            ready.append(provider)
-        else:
-            account = aws.get_caller_identity_output().account_id
-            provider_arn = pulumi.Output.all(account, oidc_issuer).apply(
-                lambda v: f"arn:{partition}:iam::{v[0]}:oidc-provider/{v[1].removeprefix('https://')}")
+    ready: list[pulumi.Resource] = list(oidc.ready) if oidc is not None else []
     # pod_identity: the agent add-on of created clusters is registered once per stack by
     # components.aws.gpu_nodes.pod_identity_agent (the node provisioners need it too); existing
     # clusters must already run it (stack setting identity: irsa otherwise)
@@ -154,7 +170,8 @@ def model_identities(sp: Any, cluster_name: pulumi.Input[str], oidc_issuer: pulu
             role_name=p.names["model_role"], cluster_name=cluster_name, namespace=p.namespace,
             service_account=p.names["service_account"], mode=mode,
             statements=s3_read_statements(partition, p.artifact.fetch_uri, stack.artifact_store.kms_key_arn),
-            partition=partition, oidc_provider_arn=provider_arn, oidc_issuer=oidc_issuer, tags=p.tags),
+            partition=partition, oidc_provider_arn=oidc.provider_arn if oidc else None,
+            oidc_issuer=oidc.issuer if oidc else None, tags=p.tags),
             pulumi.ResourceOptions(depends_on=ready))
         out[p.model] = {"annotations": identity.annotations, "labels": {}}
     return out, ready

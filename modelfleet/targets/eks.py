@@ -11,7 +11,8 @@ Contract:
 - `check_stack` warns when the cluster's Kubernetes version is in EKS extended support or within
   90 days of the end of standard support (`modelfleet.kubernetes_versions`; past the end it is
   a stack-file error already), what the node provisioner needs from a cluster the stack does
-  not create (Pod Identity agent; access entries for Karpenter), a warning when Karpenter
+  not create (the Pod Identity agent, or the IAM OIDC provider with identity: irsa; access
+  entries for Karpenter), a warning when Karpenter
   follows the newest AMI in production, and the alert-destination check (EKS alerts are PrometheusRules routed by the
   stack's `alertmanager_receiver`; an SNS topic alone is a warning, see
   `modelfleet.alert_destinations`) and a warning per model whose spec samples data capture,
@@ -116,14 +117,19 @@ def _provisioner_notes(stack: KubernetesStack, cluster: EksCluster) -> list[Diag
     out = []
     who = "Karpenter" if cluster.node_provisioner == "karpenter" else "the Cluster Autoscaler"
     if not cluster.create:
-        need = (f"{who} gets AWS credentials through EKS Pod Identity, which needs the eks-pod-identity-agent "
-                "add-on on the cluster (modelfleet installs it only on clusters it creates)")
+        if cluster.identity == "irsa":
+            need = (f"{who} gets AWS credentials through IRSA (identity: irsa), which needs the cluster's IAM OIDC "
+                    "provider registered in the account (modelfleet registers it only for clusters it creates)")
+            fix = f"`eksctl utils associate-iam-oidc-provider --cluster {cluster_name(stack)} --approve` once, if it is missing"
+        else:
+            need = (f"{who} gets AWS credentials through EKS Pod Identity, which needs the eks-pod-identity-agent "
+                    "add-on on the cluster (modelfleet installs it only on clusters it creates)")
+            fix = (f"`aws eks create-addon --cluster-name {cluster_name(stack)} --addon-name eks-pod-identity-agent` "
+                   "once, if the cluster lacks it")
         if cluster.node_provisioner == "karpenter":
             need += ("; Karpenter's nodes join through an EKS access entry, which needs authentication mode API or "
                      "API_AND_CONFIG_MAP")
-        out.append(Diagnostic("warning", "", "modelfleet:cluster.nodes",
-                              f"{need}. To fix: `aws eks create-addon --cluster-name {cluster_name(stack)} "
-                              "--addon-name eks-pod-identity-agent` once, if the cluster lacks it"))
+        out.append(Diagnostic("warning", "", "modelfleet:cluster.nodes", f"{need}. To fix: {fix}"))
     if cluster.node_provisioner == "karpenter" and cluster.ami_version == "latest" and stack.production:
         out.append(Diagnostic("warning", "", "modelfleet:cluster.ami_version",
                               "Karpenter follows the newest EKS-optimized AMI (alias @latest): each AMI release drifts "
