@@ -270,6 +270,38 @@ class EksCluster(_Frozen):
         return self.nodes or ("karpenter" if self.create else "managed")
     identity: Annotated[Literal["pod_identity", "irsa"], Field(description="How model pods get their IAM role: EKS Pod Identity "
                                                                            "(the agent add-on) or IRSA (the cluster's OIDC provider).")] = "pod_identity"
+    api_public_cidrs: Annotated[tuple[str, ...], Field(max_length=40, description=(
+        "Created clusters: IPv4 CIDRs that may reach the Kubernetes API endpoint from the internet. Empty (default): "
+        "the endpoint is private, reachable only from the VPC (and networks routed to it). In production 0.0.0.0/0 is refused."))] = ()
+    admins: Annotated[tuple[str, ...], Field(max_length=20, description=(
+        "Created clusters: IAM role or user ARNs given cluster admin through EKS access entries "
+        "(AmazonEKSClusterAdminPolicy, cluster scope). Required in production, where the identity that creates the "
+        "cluster gets no bootstrap admin; list the deploying role here."))] = ()
+
+    @field_validator("api_public_cidrs")
+    @classmethod
+    def _cidrs(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for cidr in cidrs:
+            try:
+                ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError as e:
+                raise custom_error(f"api_public_cidrs: {cidr!r} is not an IPv4 CIDR block ({e})",
+                                   allowed="IPv4 CIDRs such as 203.0.113.0/24 (EKS publicAccessCidrs take IPv4 only)",
+                                   fix="write the network address with its prefix length, host bits zero") from None
+        return cidrs
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, admins: tuple[str, ...]) -> tuple[str, ...]:
+        for arn in admins:
+            if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$", arn):
+                raise custom_error(f"admins: {arn!r} is not an IAM role or user ARN",
+                                   allowed="arn:aws:iam::<12-digit account>:role/<name> or :user/<name>",
+                                   fix="copy the ARN from `aws iam get-role --role-name <name>`; for an SSO permission set use "
+                                       "its role ARN without the aws-reserved/sso.amazonaws.com/ path")
+        return admins
 
 
 class AksCluster(_Frozen):
@@ -408,6 +440,31 @@ class KubernetesStack(_StackBase):
     capture_url: Annotated[str | None, AfterValidator(lambda url: _url_without_credentials("capture_url", url)), Field(pattern=r"^https?://",
                                              description="HTTP sink for KServe's payload logger: data capture on kserve stacks.")] = None
     external_secrets: Annotated[ExternalSecrets | None, Field(description="External Secrets Operator store that serves modelfleet:secrets.")] = None
+
+    @field_validator("cluster")
+    @classmethod
+    def _hardened(cls, cluster: Any, info: ValidationInfo) -> Any:
+        return _cluster_hardening(cluster, info)
+
+
+def _cluster_hardening(cluster: Any, info: ValidationInfo) -> Any:
+    """Production rules for EKS clusters the stack creates: no API endpoint open to the whole
+    internet, and a named admin instead of the creator's bootstrap admin."""
+    if not isinstance(cluster, EksCluster) or not cluster.create or "environment" not in info.data:
+        return cluster
+    if environment_kinds(info.data.get("environments") or {}).get(info.data["environment"]) != "production":
+        return cluster
+    everyone = [c for c in cluster.api_public_cidrs if c.endswith("/0")]
+    if everyone:
+        raise custom_error(f"cluster.api_public_cidrs {everyone[0]} opens the production cluster's API endpoint to the whole internet",
+                           allowed="no public CIDRs (a private endpoint), or the networks that administer the cluster (CI egress, VPN)",
+                           fix="remove api_public_cidrs to keep the endpoint private, or list your CI/VPN egress CIDRs")
+    if not cluster.admins:
+        raise custom_error("a production cluster the stack creates gives its creator no bootstrap cluster-admin, so it needs "
+                           "named admins",
+                           allowed="cluster.admins: IAM role or user ARNs (the role that runs `pulumi up`, the platform team's role)",
+                           fix="add admins: [arn:aws:iam::<account>:role/<deploy-role>] to modelfleet:cluster")
+    return cluster
 
 
 class SageMakerStack(_StackBase):

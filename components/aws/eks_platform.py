@@ -35,7 +35,9 @@ def cluster_for(stack: KubernetesStack) -> ClusterInfo:
         return existing_cluster(cluster_name(stack), cluster.subnet_ids)
     plane = EksControlPlane(f"{stack.stack}-eks", EksControlPlaneArgs(
         cluster_name=cluster_name(stack), region=stack.region, version=cluster.version, subnet_ids=cluster.subnet_ids,
-        ami=cluster.ami, partition=partition(stack.region), tags=stack_tags(stack)),
+        ami=cluster.ami, partition=partition(stack.region), public_cidrs=cluster.api_public_cidrs, admins=cluster.admins,
+        # the creator keeps a bootstrap cluster-admin only outside production (prod names its admins)
+        bootstrap_admin=not stack.production, tags=stack_tags(stack)),
         pulumi.ResourceOptions(protect=stack.production))
     return plane.info
 

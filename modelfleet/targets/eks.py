@@ -105,11 +105,30 @@ class EksTarget(KubernetesRollouts):
             if found is not None and found.level(on) == "warning":
                 out.append(Diagnostic("warning", "", "modelfleet:cluster.version", f"{found.message(on)}. To fix: {found.fix()}"))
         out.extend(_provisioner_notes(stack, cluster))
+        out.extend(_access_notes(cluster))
         if cluster.create and len(cluster.subnet_ids) == 1:
             out.append(Diagnostic("error", "", "modelfleet:cluster.subnet_ids",
                                   "EKS needs subnets in at least two availability zones. To fix: list two or more "
                                   "private subnets, or none to have the stack create a VPC"))
         return out
+
+
+def _access_notes(cluster: EksCluster) -> list[Diagnostic]:
+    """API endpoint and admin settings the stack cannot honour, or that leave the endpoint open
+    (production refuses 0.0.0.0/0 and missing admins in the stack file already)."""
+    out = []
+    if not cluster.create:
+        for name in ("api_public_cidrs", "admins"):
+            if getattr(cluster, name):
+                out.append(Diagnostic("warning", "", f"modelfleet:cluster.{name}",
+                                      f"{name} applies only to clusters the stack creates; the existing cluster's API "
+                                      "endpoint and access entries are left as they are. To fix: remove it, or set them on "
+                                      "the cluster itself (aws eks update-cluster-config / create-access-entry)"))
+    elif any(c.endswith("/0") for c in cluster.api_public_cidrs):
+        out.append(Diagnostic("warning", "", "modelfleet:cluster.api_public_cidrs",
+                              "the API endpoint is reachable from the whole internet (0.0.0.0/0); production stacks refuse "
+                              "this. To fix: list only your CI/VPN egress CIDRs, or none for a private endpoint"))
+    return out
 
 
 def _provisioner_notes(stack: KubernetesStack, cluster: EksCluster) -> list[Diagnostic]:
