@@ -42,6 +42,7 @@ STACKS = {
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("hardening")
     shutil.copytree(ROOT / "model_specs", project / "model_specs")
+    shutil.copytree(ROOT / "policies" / "config", project / "policies" / "config")
     (project / "stacks").mkdir()
     (project / "Pulumi.yaml").write_text("name: modelfleet\nruntime: python\n")
     for name, body in STACKS.items():
@@ -142,3 +143,10 @@ def test_public_endpoint_to_everyone_is_allowed_with_a_warning_outside_productio
     result = _validate(project, tmp_path, "c-dev", text)
     assert result.exit_code == 0, result.output
     assert "whole internet" in result.output
+
+
+def test_created_clusters_pass_the_cluster_policies(plans, project):
+    from modelfleet.check import run_checks
+
+    report = run_checks([plans["c-dev"], plans["c-prod"]], project / "policies" / "config")
+    assert not {v.rule for v in report.violations} & {"MF-EKS-003", "MF-EKS-004"}, report.violations

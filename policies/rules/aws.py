@@ -1,5 +1,6 @@
-"""AWS registry and node rules: ECR repositories (scanning, immutable tags, lifecycle, no
-public access) and EKS GPU nodes (IMDSv2, encrypted EBS volumes).
+"""AWS registry, cluster and node rules: ECR repositories (scanning, immutable tags, lifecycle, no
+public access), EKS clusters (API endpoint not open to the internet in production, Secrets
+envelope-encrypted with KMS) and EKS GPU nodes (IMDSv2, encrypted EBS volumes).
 """
 
 from __future__ import annotations
@@ -8,9 +9,34 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _util as u
-from ._rule import Rule
+from ._rule import Rule, environments_param
 
 REPO_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+
+
+def private_api_endpoint(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
+    """aws.eks.Cluster vpcConfig: endpointPublicAccess (EKS defaults it to true when unset) and
+    publicAccessCidrs (EKS defaults them to 0.0.0.0/0 when public and unset)."""
+    if not u.in_environments(config, ["prod"]):
+        return []
+    if not u.truthy(u.get(props, "vpcConfig.endpointPublicAccess", True)):
+        return []
+    cidrs = [str(c) for c in u.as_list(u.get(props, "vpcConfig.publicAccessCidrs"))] or ["0.0.0.0/0"]
+    if any(c.endswith("/0") for c in cidrs):
+        return ["The cluster's Kubernetes API endpoint is reachable from the whole internet. To fix: set "
+                "vpcConfig.endpointPublicAccess: false (modelfleet: no api_public_cidrs), or limit "
+                "vpcConfig.publicAccessCidrs to the networks that administer the cluster."]
+    return []
+
+
+def secrets_encrypted(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
+    configs = u.get(props, "encryptionConfig")
+    configs = [configs] if u.is_map(configs) else u.as_list(configs)
+    if any("secrets" in u.as_list(u.get(c, "resources")) and u.get(c, "provider.keyArn") for c in configs):
+        return []
+    return ["Kubernetes Secrets are not envelope-encrypted with a KMS key. To fix: set encryptionConfig: "
+            "{provider: {keyArn: <key arn>}, resources: [secrets]} (modelfleet does this on clusters it creates)."]
 
 
 def scan_on_push(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
@@ -178,6 +204,28 @@ RULES = [
         ("CKV_AWS_136",),
         kms_encryption,
         (u.ECR_REPO,),
+    ),
+    Rule(
+        "MF-EKS-003",
+        "eks",
+        "mandatory",
+        "Production EKS API endpoints are private or limited to named CIDRs",
+        "An API server open to the internet is one leaked token or unpatched CVE away from the whole cluster.",
+        ("EKS_ENDPOINT_NO_PUBLIC_ACCESS",),
+        "resource",
+        private_api_endpoint,
+        (EKS_CLUSTER,),
+        environments_param(["prod"]),
+    ),
+    _a(
+        "MF-EKS-004",
+        "mandatory",
+        "EKS clusters envelope-encrypt Secrets with a KMS key",
+        "Model credentials live in Secrets; a customer key makes etcd backups unreadable without it and access auditable.",
+        ("EKS_SECRETS_ENCRYPTED",),
+        secrets_encrypted,
+        (EKS_CLUSTER,),
+        "eks",
     ),
     _a(
         "MF-EKS-001",
