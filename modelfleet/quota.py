@@ -36,14 +36,18 @@ from modelfleet.placement import StackPlacement
 from modelfleet.targets.aks import pool_bounds
 from modelfleet.targets.eks import node_bounds
 
-# (family class, spot) → (quota code, quota name) in Service Quotas service code "ec2"; counted in vCPUs.
-# Source: Amazon EC2 User Guide, "On-Demand Instance quotas" and "Spot Instance quotas" (quota names);
-# codes as listed by `aws service-quotas list-service-quotas --service-code ec2`.
-EC2_BUCKETS = {
-    ("G", False): ("L-DB2E81BA", "Running On-Demand G and VT instances"),
-    ("P", False): ("L-417A185B", "Running On-Demand P instances"),
-    ("G", True): ("L-3819A6DF", "All G and VT Spot Instance Requests"),
-    ("P", True): ("L-7212CCBC", "All P Spot Instance Requests"),
+# (family class, spot) → (quota code or None, quota name, older names of the same quota) in Service
+# Quotas service code "ec2"; counted in vCPUs. Names: Amazon EC2 User Guide, "On-Demand Instance quotas"
+# and "Spot Instance quotas" (using-spot-limits: P spot is split into "All P4, P3 and P2 Spot Instance
+# Requests" and "All P5 Spot Instance Requests"; accounts that still list "All P Spot Instance Requests",
+# L-7212CCBC, are matched by that older name). Codes as `aws service-quotas list-service-quotas
+# --service-code ec2` lists them; a bucket without a known code is matched by name.
+EC2_BUCKETS: dict[tuple[str, bool], tuple[str | None, str, tuple[str, ...]]] = {
+    ("G", False): ("L-DB2E81BA", "Running On-Demand G and VT instances", ()),
+    ("P", False): ("L-417A185B", "Running On-Demand P instances", ()),
+    ("G", True): ("L-3819A6DF", "All G and VT Spot Instance Requests", ()),
+    ("P", True): (None, "All P4, P3 and P2 Spot Instance Requests", ("All P Spot Instance Requests",)),
+    ("P5", True): (None, "All P5 Spot Instance Requests", ("All P Spot Instance Requests",)),
 }
 
 
@@ -61,6 +65,7 @@ class Need:
     models: tuple[str, ...]
     spot: bool = False
     instance_type: str | None = None
+    aliases: tuple[str, ...] = ()  # older names of the same quota, tried after quota_name
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,14 @@ def family_class(instance_type: str) -> str:
     """`g5.xlarge` / `vt1.3xlarge` → G; `p4d.24xlarge` → P."""
     family = instance_type.removeprefix("ml.").split(".")[0]
     return "P" if family.startswith("p") else "G"
+
+
+def ec2_bucket(instance_type: str, spot: bool) -> tuple[str, bool]:
+    """The EC2_BUCKETS key of a node shape: P5 instances have a spot quota of their own."""
+    cls = family_class(instance_type)
+    if cls == "P" and spot and instance_type.split(".")[0].startswith("p5"):
+        return ("P5", True)
+    return (cls, spot)
 
 
 @lru_cache(maxsize=1)
@@ -159,11 +172,11 @@ def _eks_needs(sp: StackPlacement) -> list[Need]:
     users: dict[tuple[str, bool], list[str]] = defaultdict(list)
     for shape, placed in sp.shapes().values():
         assert shape.offer is not None
-        bucket = (family_class(shape.offer.instance_type), shape.spot)
+        bucket = ec2_bucket(shape.offer.instance_type, shape.spot)
         vcpus[bucket] += node_bounds(placed)[1] * int(shape.offer.vcpus)
         users[bucket].extend(p.model for p in placed)
-    return [Need("ec2", EC2_BUCKETS[b][0], EC2_BUCKETS[b][1], "vCPUs", vcpus[b], tuple(users[b]), spot=b[1])
-            for b in sorted(vcpus)]
+    return [Need("ec2", EC2_BUCKETS[b][0], EC2_BUCKETS[b][1], "vCPUs", vcpus[b], tuple(users[b]), spot=b[1],
+                 aliases=EC2_BUCKETS[b][2]) for b in sorted(vcpus)]
 
 
 def report(stack: str, cloud: str, region: str | None, rows: list[QuotaRow]) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def check(sp: StackPlacement, session: Any) -> list[QuotaRow]:
 
 
 def _ec2_row(n: Need, values: dict[str, Quota], cloudwatch: Any) -> QuotaRow:
-    quota = values.get(n.quota_code or "") or values.get(n.quota_name)
+    quota = values.get(n.quota_code or "") or next((values[name] for name in (n.quota_name, *n.aliases) if name in values), None)
     if quota is None:
         return QuotaRow("ec2", n.quota_name, n.unit, n.amount, n.models, None, None,
                         "quota not listed for this account and region")

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from modelfleet.cli import quota as cli_quota
 from modelfleet.environment import find_stack, load_stack_file
 from modelfleet.program import plan_stack
-from modelfleet.quota import EC2_BUCKETS, Need, azureml_vcpus, needs
+from modelfleet.quota import EC2_BUCKETS, Need, azureml_vcpus, ec2_bucket, needs
 from modelfleet.spec import load_specs, spec_paths
 from modelfleet.targets.aks import pool_bounds
 from modelfleet.targets.eks import node_bounds
@@ -56,6 +56,7 @@ def test_eks_needs_are_peak_vcpus_per_bucket():
     expected: dict[str, int] = {}
     for shape, users in sp.shapes().values():
         code = EC2_BUCKETS[("P" if shape.offer.instance_type.startswith("p") else "G", shape.spot)][0]
+        assert code is not None
         expected[code] = expected.get(code, 0) + node_bounds(users)[1] * int(shape.offer.vcpus)
     assert {c: n.amount for c, n in wanted.items()} == expected
     assert set(wanted) == {"L-DB2E81BA", "L-417A185B"}, "prod: on-demand G and P buckets"
@@ -65,6 +66,20 @@ def test_eks_needs_are_peak_vcpus_per_bucket():
 def test_spot_shapes_count_against_spot_buckets():
     codes = {n.quota_code for n in needs(placed("eks-dev"))}
     assert "L-3819A6DF" in codes, "the chat model runs on spot in dev"
+
+
+def test_p_spot_quotas_follow_the_split_p5_and_p4_p3_p2_buckets():
+    assert ec2_bucket("p5.48xlarge", True) == ("P5", True) and ec2_bucket("p4d.24xlarge", True) == ("P", True)
+    assert ec2_bucket("p5.48xlarge", False) == ("P", False), "on-demand P has one quota"
+    assert EC2_BUCKETS[("P5", True)][1] == "All P5 Spot Instance Requests"
+
+
+def test_a_quota_listed_under_its_older_name_is_still_found():
+    from modelfleet.quota_aws import Quota, _ec2_row
+
+    need = Need("ec2", None, EC2_BUCKETS[("P", True)][1], "vCPUs", 96, ("m",), spot=True, aliases=EC2_BUCKETS[("P", True)][2])
+    row = _ec2_row(need, {"All P Spot Instance Requests": Quota(64.0, None)}, cloudwatch=None)
+    assert row.quota == 64 and row.short
 
 
 def test_sagemaker_needs_are_instances_per_type():
