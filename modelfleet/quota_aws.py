@@ -59,8 +59,8 @@ def _failure(operation: str, e: Exception) -> QuotaError:
                 "cloudwatch:GetMetricStatistics and sagemaker:ListEndpoints/DescribeEndpoint/DescribeEndpointConfig"
                 if "AccessDenied" in code or "Unauthorized" in code else
                 "check the stack's region and the account, then re-run")
-        return QuotaError(f"AWS {operation} failed: {code}: {message}. To fix: {hint}")
-    return QuotaError(f"cannot reach AWS for {operation}: {e}. To fix: configure credentials (AWS_PROFILE, "
+        return QuotaError(f"AWS {operation} failed: {code}: {str(message).rstrip('.')}. To fix: {hint}")
+    return QuotaError(f"cannot reach AWS for {operation}: {str(e).rstrip('.')}. To fix: configure credentials (AWS_PROFILE, "
                       "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an instance/SSO role) for the stack's account and region")
 
 

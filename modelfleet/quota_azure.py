@@ -51,7 +51,8 @@ def _failure(operation: str, e: Exception) -> QuotaError:
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
     if isinstance(e, ClientAuthenticationError) or type(e).__name__ == "CredentialUnavailableError":
-        return QuotaError(f"no Azure credential for {operation}: {str(e).splitlines()[0] if str(e) else type(e).__name__}. "
+        first = (str(e).splitlines() or [type(e).__name__])[0].rstrip(".")
+        return QuotaError(f"no Azure credential for {operation}: {first}. "
                           f"To fix: {SIGN_IN}")
     if isinstance(e, HttpResponseError):
         error = getattr(e, "error", None)
@@ -60,7 +61,7 @@ def _failure(operation: str, e: Exception) -> QuotaError:
         hint = ("grant the caller Reader on the subscription (Microsoft.Compute/locations/usages/read, "
                 "Microsoft.Compute/skus/read, Microsoft.MachineLearningServices/locations/usages/read, .../vmsizes/read)"
                 if e.status_code in (401, 403) else "check AZURE_SUBSCRIPTION_ID and the stack's azure-native:location")
-        return QuotaError(f"Azure {operation} failed: {code}: {message}. To fix: {hint}")
+        return QuotaError(f"Azure {operation} failed: {code}: {str(message).rstrip('.')}. To fix: {hint}")
     return QuotaError(f"cannot reach Azure Resource Manager for {operation}: {e}. To fix: check the network and {SIGN_IN}")
 
 

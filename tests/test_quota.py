@@ -379,3 +379,19 @@ def test_azure_without_subscription_is_exit_3(monkeypatch):
     monkeypatch.delenv(cli_quota.SUBSCRIPTION_ENV, raising=False)
     result = run("--stack", "azureml-prod")
     assert result.exit_code == 3 and cli_quota.SUBSCRIPTION_ENV in result.output
+
+
+def test_azure_credential_failure_is_exit_3_naming_how_to_sign_in(azure, monkeypatch):
+    from azure.core.exceptions import ClientAuthenticationError
+
+    arm = azure(compute_routes({"cores": (0, 10)}, AKS_FAMILIES))
+
+    class NoCredential:
+        def get_token(self, *scopes, **kwargs):
+            raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token from the included credentials.")
+
+    monkeypatch.setattr(cli_quota, "_azure", lambda: (NoCredential(), SUB, {"base_url": arm.url, "connection_verify": arm.ca_file}))
+    result = run("--stack", "aks-prod")
+    assert result.exit_code == 3, result.output
+    assert "no Azure credential" in result.output and "az login" in result.output and "credentials.." not in result.output
+    assert "Traceback" not in result.output and not arm.seen, "nothing reaches Resource Manager without a token"

@@ -13,6 +13,7 @@ The SDKs are imported only when the command runs.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -72,6 +73,9 @@ def _azure() -> tuple[Any, str, dict[str, Any]]:
         from azure.identity import DefaultAzureCredential
     except ModuleNotFoundError as e:
         raise QuotaError(f"{e.name} is not installed: quota calls Azure APIs. To fix: pip install 'modelfleet[azure]'") from e
+    # azure-identity logs every credential it tried as a multi-line WARNING; the failure reaches the
+    # user once, as the command's own exit-3 message
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
     return DefaultAzureCredential(), subscription, {}
 
 
