@@ -298,4 +298,13 @@ def identity_of(spec: ModelSpec, stack: AnyStack, target: str, parsed: uris.Mode
         if parsed.scheme == "hf":
             return f"execution role {names.get('endpoint', spec.name)} (no S3 read: the container downloads from the Hub)"
         return f"execution role of endpoint {names.get('endpoint', spec.name)}: read {parsed.host}/{parsed.path}"
-    return f"endpoint system-assigned identity of {names.get('endpoint', spec.name)}"
+    # azureml: the endpoint's system-assigned identity. Azure ML itself grants it AcrPull on the workspace
+    # registry and Storage Blob Data Reader on the workspace's default datastore ("Secret injection in online
+    # endpoints": roles assigned automatically to a system-assigned endpoint identity); the stack adds only
+    # what this model reads.
+    who = f"system-assigned identity of endpoint {names.get('endpoint', spec.name)}"
+    if parsed.scheme == "az":
+        return (f"{who}: Storage Blob Data Reader on container {parsed.host}/{parsed.container} only (granted by the stack); "
+                "Azure ML adds AcrPull on the workspace registry and read on the workspace's default datastore")
+    return (f"{who}: the workspace's registered model (Azure ML grants it read on the workspace's default datastore); "
+            "no store role from the stack")

@@ -31,6 +31,9 @@ it is the Hub repository, which the server downloads itself.
 Contract (pure; no Pulumi, no I/O):
 - `container_for(spec, stack, base_image, model_name)` → `AzureMLContainer` (image, launcher or None,
   environment variables, inference routes).
+- `secret_references(uses)` → deployment environment variables that Azure ML's secret injection fills
+  from Key Vault with the endpoint identity (`${{keyvault:<secret URI>}}`); `secret_scope(uri, vaults)`
+  → the role-assignment scope of that one secret (None when the stack does not give the vault's id).
 - `Launcher.files()` → the build context (Dockerfile, launcher script, config file); `Launcher.tag`
   is a hash of that context, so the same profile and spec always name the same image.
 """
@@ -45,6 +48,7 @@ from typing import Any
 from modelfleet import uris
 from modelfleet.profiles import profile_data
 from modelfleet.runtimes import RuntimeProfile, profile_for
+from modelfleet.secret_refs import KEY_VAULT_URI
 from modelfleet.spec import ModelSpec
 
 # "Use a custom container to deploy a model to an online endpoint" (learn.microsoft.com, azure-ai-docs
@@ -59,6 +63,22 @@ SCORING_PATHS = {
     "torchserve": "/predictions/{name}",  # pytorch/serve@v0.12.0 docs/inference_api.md
     "tfserving": "/v1/models/{name}:predict",  # tensorflow/serving@2.19.0 g3doc/api_rest.md
 }
+
+
+def secret_references(uses: Any) -> dict[str, str]:
+    """env → `${{keyvault:<uri>}}`: Azure ML resolves these at deployment creation with the endpoint identity
+    ("Secret injection in online endpoints", azure-ai-docs how-to-deploy-online-endpoint-with-secret-injection.md)."""
+    return {u.env: "${{keyvault:" + u.ref.key_vault + "}}" for u in uses if u.ref.key_vault}
+
+
+def secret_scope(uri: str, key_vaults: dict[str, str]) -> str | None:
+    """`<vault resource id>/secrets/<name>` for a Key Vault secret URI (Key Vault RBAC scopes a role to one secret)."""
+    match = KEY_VAULT_URI.match(uri)
+    if not match:
+        return None
+    ids = {name.lower(): rid for name, rid in key_vaults.items()}
+    rid = ids.get(match["vault"].lower())
+    return f"{rid}/secrets/{match['name']}" if rid else None
 
 
 @dataclass(frozen=True)

@@ -125,9 +125,18 @@ class ArtifactStore(_Frozen):
     credentials_secret: Annotated[str | None, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
                                                     description="On-prem: a Secret (in each model namespace) whose keys are the "
                                                                 "model store's credential variables, mounted as env by the fetch step.")] = None
+    key_vaults: Annotated[dict[str, str], Field(description="Key Vault name -> its Azure resource id, so an Azure ML endpoint "
+                                                            "identity is granted Key Vault Secrets User on each secret it reads, "
+                                                            "and nothing else in the vault.")] = {}
 
     @model_validator(mode="after")
     def _account_ids(self) -> ArtifactStore:
+        for vault, rid in self.key_vaults.items():
+            if not re.match(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/" + re.escape(vault) + "$",
+                            rid, re.IGNORECASE):
+                raise custom_error(f"key_vaults.{vault} is {rid!r}, not the resource id of Key Vault {vault!r}",
+                                   allowed="/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.KeyVault/vaults/<vault>",
+                                   fix=f"copy it from `az keyvault show -n {vault} --query id -o tsv`")
         for account, rid in self.storage_accounts.items():
             if not re.match(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/" + re.escape(account) + "$",
                             rid, re.IGNORECASE):

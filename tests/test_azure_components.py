@@ -303,10 +303,14 @@ def test_autoscale_maps_metrics_and_bounds(plans):
 
 def test_each_endpoint_identity_gets_acr_pull_before_deploying(plans):
     plan = plans["azureml-prod"]
-    roles = {r.name: r for r in plan.of_type(ROLE)}
+    roles = {r.name: r for r in plan.of_type(ROLE) if r.name.endswith("-acr-pull")}
     assert len(roles) == 4
     for role in roles.values():
         assert role.inputs["roleDefinitionId"].endswith(ACR_PULL), role.urn
+    # the other grants are Blob reads of each az:// model's own container, never the account
+    readers = [r for r in plan.of_type(ROLE) if not r.name.endswith("-acr-pull")]
+    assert readers and all(r.name.endswith("-blob-reader") for r in readers)
+    assert {r.inputs["scope"] for r in readers} == {STORAGE_ACCOUNTS.split('"')[1] + "/blobServices/default/containers/models"}
     d = named(plan, DEPLOYMENT, f"-fraud-xgb-{slot('5.1.0')}")
     assert roles["azureml-prod-fraud-xgb-acr-pull"].urn in d.options["dependsOn"]
 

@@ -46,7 +46,8 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     for p in sp.placements:
         endpoint = AzureMLEndpoint(f"{stack.stack}-{p.model}", AzureMLEndpointArgs(
             placement=p, workspace_name=workspace_name, resource_group=group, location=location,
-            registry_id=registry_id, production=production, action_group_id=stack.alerts.action_group_id),
+            registry_id=registry_id, production=production, action_group_id=stack.alerts.action_group_id,
+            storage_accounts=dict(stack.artifact_store.storage_accounts), key_vaults=dict(stack.artifact_store.key_vaults)),
             pulumi.ResourceOptions(depends_on=after))
         endpoints[p.model] = endpoint.url
     return endpoints

@@ -9,9 +9,14 @@ Children (all tagged with the placement's tags):
   profile's command; Azure ML has no command field) and the profile's liveness/readiness/scoring
   routes and port (version = hash of image and routes: immutable). The deployment's environment
   variables carry MODEL_DIR (where the weights are mounted) and the spec's env.
-- `OnlineEndpoint`: Entra ID tokens (`AADToken`), system-assigned identity (granted AcrPull
-  on the stack's registry before any deployment pulls), public network access Disabled
-  unless `network.public`.
+- `OnlineEndpoint`: Entra ID tokens (`AADToken`), system-assigned identity, public network access
+  Disabled unless `network.public`. Before any deployment starts, the stack grants that identity
+  exactly what the model reads: AcrPull on the stack's registry, Storage Blob Data Reader on the
+  model's Blob container (az://; scope `<account id>/blobServices/default/containers/<container>`),
+  Key Vault Secrets User on each Key Vault secret in `serving.secret_env` (scope
+  `<vault id>/secrets/<name>`, vault ids from `modelfleet:artifact_store.key_vaults`). Those secrets
+  reach the server as `${{keyvault:<secret URI>}}` environment variables, which Azure ML's secret
+  injection fills with the endpoint identity: no value passes through Pulumi.
 - one `OnlineDeployment` per version running, named after it (`targets.azureml.deployment_name`):
   one outside a rollout; during one (the stack's `modelfleet:stable` differs from the spec's
   version) the stable deployment — left as an earlier run deployed it (`ignore_changes`) — and
@@ -44,7 +49,9 @@ from components.azure import alerts, autoscale
 from components.azure.ml_model import environment_version, model_reference
 from components.azure.ml_rollout import VERSION_TAG, rollback_alerts
 from components.azure.registry import acr_pull
-from modelfleet.azureml_container import AzureMLContainer, container_for
+from components.azure.workload_identity import blob_reader, container_scope, secret_reader
+from modelfleet import uris
+from modelfleet.azureml_container import AzureMLContainer, container_for, secret_references, secret_scope
 from modelfleet.naming import fit
 from modelfleet.placement import Placement
 from modelfleet.targets.azureml import deployment_name, slot_bounds, traffic_plan
@@ -67,6 +74,8 @@ class AzureMLEndpointArgs:
     production: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     action_group_id: str | None = None
+    storage_accounts: dict[str, str] = field(default_factory=dict)  # az:// account name -> resource id
+    key_vaults: dict[str, str] = field(default_factory=dict)  # vault name -> resource id
 
 
 def _container(p: Placement) -> AzureMLContainer:
@@ -105,9 +114,11 @@ class AzureMLEndpoint(pulumi.ComponentResource):
             # traffic is set by the follow-up `-traffic` step once the deployments exist
             opts=pulumi.ResourceOptions(parent=self, protect=args.production,
                                         ignore_changes=["properties.traffic", "properties.mirrorTraffic"]))
-        pulls = [acr_pull(f"{name}-acr-pull", args.registry_id, endpoint.identity.apply(lambda i: (i.principal_id if i else None) or ""),
-                          child)] if args.registry_id is not None else []
-        env_vars = {**container.env, **args.extra_env}
+        principal = endpoint.identity.apply(lambda i: (i.principal_id if i else None) or "")
+        pulls = [acr_pull(f"{name}-acr-pull", args.registry_id, principal, child)] if args.registry_id is not None else []
+        pulls += self._grants(name, p, principal, args.key_vaults, args.storage_accounts, child)
+        uses = p.artifact.secrets if p.artifact is not None else ()
+        env_vars = {**container.env, **args.extra_env, **secret_references(uses)}
         deployments: list[pulumi.Resource] = []
         for version in plan.slots:
             slot = deployment_name(version)
@@ -137,6 +148,23 @@ class AzureMLEndpoint(pulumi.ComponentResource):
         self.endpoint_name = endpoint.name
         self.url = pulumi.Output.from_input(f"https://{endpoint_name}.{args.location}.inference.ml.azure.com/score")
         self.register_outputs({"url": self.url, "endpoint_name": self.endpoint_name})
+
+    @staticmethod
+    def _grants(name: str, p: Placement, principal: pulumi.Output[str], key_vaults: dict[str, str],
+                storage_accounts: dict[str, str], opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """What this model's endpoint identity reads, and nothing more: its Blob container (az:// weights)
+        and each Key Vault secret its secret_env names (when the stack gives the vault's id)."""
+        out: list[pulumi.Resource] = []
+        a = p.artifact
+        if a is not None and a.fetch_uri.startswith("az://") and a.method == "registered-model":
+            parsed = uris.parse(a.fetch_uri)
+            account_id = storage_accounts[parsed.host]  # placement errors when the stack does not list it
+            out.append(blob_reader(f"{name}-blob-reader", principal, container_scope(account_id, parsed.container), opts))
+        for use in (a.secrets if a is not None else ()):
+            scope = secret_scope(use.ref.key_vault or "", key_vaults)
+            if scope is not None:
+                out.append(secret_reader(f"{name}-secret-{use.logical}", principal, scope, opts))
+        return out
 
     def _deployment(self, name: str, slot: str, version: str, endpoint_name: str, p: Placement, where: dict[str, Any],
                     location: str, capacity: int, model_id: pulumi.Input[str] | None, env_id: pulumi.Input[str],

@@ -10,6 +10,8 @@
   with AKS").
 - `blob_reader(name, principal_id, scope)`: the role assignment itself, also used for Azure ML endpoint
   identities.
+- `secret_reader(name, principal_id, scope)`: `Key Vault Secrets User` on one secret
+  (`<vault id>/secrets/<name>`), for Azure ML secret injection.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from components.azure.common import role_definition_id
 from modelfleet import uris
 
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"  # built-in role id (Azure built-in roles: Storage)
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"  # built-in role id (Azure built-in roles: Security)
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 USE_LABEL = "azure.workload.identity/use"
@@ -40,6 +43,13 @@ def blob_reader(name: str, principal_id: pulumi.Input[str], scope: str,
         principal_id=principal_id,
         # a just-created identity may not have replicated yet: naming the type skips the directory lookup
         principal_type="ServicePrincipal", opts=opts)
+
+
+def secret_reader(name: str, principal_id: pulumi.Input[str], scope: str,
+                  opts: pulumi.ResourceOptions | None = None) -> azure_native.authorization.RoleAssignment:
+    return azure_native.authorization.RoleAssignment(
+        name, scope=scope, role_definition_id=role_definition_id(scope, KEY_VAULT_SECRETS_USER),
+        principal_id=principal_id, principal_type="ServicePrincipal", opts=opts)
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,13 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from modelfleet.azureml_container import AzureMLContainer, container_for
+from modelfleet.azureml_container import AzureMLContainer, container_for, secret_scope
 from modelfleet.environment import AnyStack, AzureMLStack
 from modelfleet.naming import fit, short_hash
 from modelfleet.placed import NodeShape, Placement, default_image, placement_for
 from modelfleet.plan import Diagnostic
 from modelfleet.rollout import RolloutPlan
+from modelfleet.secret_refs import KEY_VAULT_URI
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
 from modelfleet.targets.aks import accelerator_diagnostics, choose_offer, shape_key
@@ -61,6 +62,32 @@ def launcher_of(spec: ModelSpec, stack: AnyStack) -> tuple[AzureMLContainer, lis
                                   f"launcher image {container.image} (FROM {container.launcher.base}, the runtime profile's "
                                   f"command, port {container.routes['liveness_route']['port']} and probes). Build and push it "
                                   f"before deploying: `modelfleet build {spec.name} --stack {stack.stack} --push`")]
+
+
+def secret_diagnostics(spec: ModelSpec, stack: AnyStack) -> list[Diagnostic]:
+    """Key Vault secrets reach the server through Azure ML's secret injection, read with the endpoint
+    identity: the stack grants it `Key Vault Secrets User` on the one secret when it knows the vault's id."""
+    out: list[Diagnostic] = []
+    for env, logical in sorted(spec.serving.secret_env.items()):
+        ref = stack.secrets.get(logical)
+        uri = ref.key_vault if ref is not None else None
+        match = KEY_VAULT_URI.match(uri) if uri else None
+        if uri is None or match is None:
+            continue  # unmapped or another store: modelfleet.secrets reports it
+        field = f"serving.secret_env.{env}"
+        if secret_scope(uri, stack.artifact_store.key_vaults) is None:
+            out.append(Diagnostic("warning", spec.name, field,
+                                  f"Azure ML reads {logical!r} from Key Vault {match['vault']!r} with the endpoint's identity, which "
+                                  f"needs Key Vault Secrets User on that secret; stack {stack.stack!r} does not give the vault's "
+                                  "resource id, so it grants nothing and the deployment is refused unless the role is granted "
+                                  f"elsewhere. To fix: add modelfleet:artifact_store.key_vaults.{match['vault']}: <its resource id> "
+                                  "(the stack then grants the role on this one secret)"))
+        if not match["version"]:
+            out.append(Diagnostic("warning", spec.name, field,
+                                  f"Azure ML's secret injection documents versioned Key Vault references "
+                                  f"(https://<vault>.vault.azure.net/secrets/<name>/<version>); {logical!r} names no version. "
+                                  f"To fix: pin the version in modelfleet:secrets.{logical}.key_vault"))
+    return out
 
 
 def endpoint_name(stack: str, model: str) -> str:
@@ -128,7 +155,7 @@ class AzureMLTarget(Target):
         endpoint = endpoint_name(stack.stack, spec.name)
         names = {"endpoint": endpoint, "model": spec.name, "environment": f"{spec.name}-serving"}
         container, problems = launcher_of(spec, stack)
-        diagnostics += problems
+        diagnostics += problems + secret_diagnostics(spec, stack)
         acc = spec.resources.accelerator
         # the instance type as a shape, so capacity/quota views group endpoints like node pools
         shape = NodeShape(key=shape_key(offer, False), accelerator=offer.accelerator, gpus_per_node=offer.gpu_count,
