@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import ipaddress
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -318,7 +319,21 @@ class AksCluster(_Frozen):
     name: Annotated[str | None, Field(description="Existing cluster name (or the name to create).")] = None
     resource_group: Annotated[str | None, Field(description="Resource group of the cluster.")] = None
     create: Annotated[bool, Field(description="Create a managed cluster with a system pool.")] = False
-    private: Annotated[bool, Field(description="Private API server (when creating).")] = False
+    private: Annotated[bool | None, Field(description="Private API server (when creating); default: private in production "
+                                                    "environments, public elsewhere.")] = None
+    authorized_ip_ranges: Annotated[tuple[str, ...], Field(description="A created cluster with a public API server: the CIDRs "
+                                                                       "allowed to reach it (required in production).")] = ()
+
+    @field_validator("authorized_ip_ranges")
+    @classmethod
+    def _cidrs(cls, ranges: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in ranges:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as e:
+                raise custom_error(f"authorized_ip_ranges: {cidr!r} is not a network ({e})", allowed="CIDRs like 203.0.113.0/24",
+                                   fix="write each range as address/prefix with the host bits zero") from None
+        return ranges
     gpu_driver: Annotated[Literal["aks", "gpu-operator"], Field(description="AKS-managed NVIDIA driver, or the NVIDIA GPU Operator.")] = "aks"
 
 

@@ -24,7 +24,7 @@ from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.platform import deploy_serving
 from modelfleet.environment import AksCluster, KubernetesStack
 from modelfleet.placement import StackPlacement
-from modelfleet.targets.aks import pool_bounds
+from modelfleet.targets.aks import pool_bounds, private_api_server
 
 
 def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
@@ -38,7 +38,8 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     if cluster.create:
         group = resource_group(stack, cluster.resource_group, location)
         managed = ManagedAksCluster(f"{stack.stack}-aks", ManagedAksClusterArgs(
-            cluster.name, group, location, private=cluster.private, production=production, tags=tags))
+            cluster.name, group, location, private=private_api_server(stack), production=production,
+            authorized_ip_ranges=cluster.authorized_ip_ranges, tags=tags))
         handle = created_cluster(managed, group)
     else:
         assert cluster.resource_group is not None

@@ -19,6 +19,16 @@ from modelfleet.environment import AzureMLStack
 from modelfleet.placement import StackPlacement
 
 
+def weight_accounts(sp: StackPlacement) -> dict[str, str]:
+    """Storage accounts (name -> resource id) the placed models' az:// weights are registered from."""
+    from modelfleet import uris
+
+    accounts = sp.stack.artifact_store.storage_accounts
+    hosts = {uris.parse(p.artifact.fetch_uri).host for p in sp.placements
+             if p.artifact is not None and p.artifact.fetch_uri.startswith("az://")}
+    return {host: accounts[host] for host in sorted(hosts) if host in accounts}
+
+
 def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     stack = sp.stack
     assert isinstance(stack, AzureMLStack)
@@ -39,7 +49,8 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     workspace_name: pulumi.Input[str] = ws.name
     if ws.create:
         workspace = MLWorkspace(f"{stack.stack}-workspace", MLWorkspaceArgs(
-            ws.name, group, location, registry_id=registry_id, production=production, tags=tags))
+            ws.name, group, location, registry_id=registry_id, production=production, tags=tags,
+            blob_accounts=weight_accounts(sp)))
         workspace_name = workspace.workspace_name
         after.append(workspace)
     endpoints: dict[str, pulumi.Output[str]] = {}

@@ -40,7 +40,8 @@ def _issuer_url(profile: Any) -> str:
 @dataclass(frozen=True)
 class ManagedAksClusterArgs:
     """cluster_name / resource_group / location: where; private: private API server (default
-    False); production: Standard tier SLA, 3-node zonal system pool, protect (default False);
+    False; the platform passes True in production unless the stack says otherwise); authorized_ip_ranges:
+    CIDRs allowed to reach a public API server; production: Standard tier SLA, 3-node zonal system pool, protect (default False);
     system_min/system_max: system pool autoscaler bounds (default 2/5); tags."""
 
     cluster_name: str
@@ -48,6 +49,7 @@ class ManagedAksClusterArgs:
     location: str
     private: bool = False
     production: bool = False
+    authorized_ip_ranges: tuple[str, ...] = ()
     system_min: int = 2
     system_max: int = 5
     tags: dict[str, str] = field(default_factory=dict)
@@ -90,7 +92,10 @@ class ManagedAksCluster(pulumi.ComponentResource):
             aad_profile={"managed": True, "enable_azure_rbac": True},
             enable_rbac=True,
             disable_local_accounts=True,
-            api_server_access_profile={"enable_private_cluster": args.private},
+            # private: the API server has only a Private Link address; public: limited to the stack's CIDRs when given
+            api_server_access_profile={"enable_private_cluster": True} if args.private else
+            {"enable_private_cluster": False, **({"authorized_ip_ranges": list(args.authorized_ip_ranges)}
+                                                 if args.authorized_ip_ranges else {})},
             network_profile={"network_plugin": "azure", "network_plugin_mode": "overlay", "network_policy": "cilium",
                              "network_dataplane": "cilium"},
             oidc_issuer_profile={"enabled": True},

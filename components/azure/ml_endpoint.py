@@ -127,7 +127,8 @@ class AzureMLEndpoint(pulumi.ComponentResource):
             slot_model = model_id.apply(_at_version(version)) if stable_twin and model_id is not None and \
                 spec.model.uri.startswith("az://") else model_id
             deployment = self._deployment(f"{name}-{slot}", slot, version, endpoint_name, p, where, args.location, low,
-                                          slot_model, env_id, env_vars, depends_on=[endpoint, *pulls], keep=stable_twin)
+                                          slot_model, env_id, env_vars, depends_on=[endpoint, *pulls], keep=stable_twin,
+                                          production=args.production)
             share = traffic[slot] / 100 if traffic[slot] else 1.0  # a 0 % twin is sized for all traffic
             rule = autoscale.metric_rule(spec.autoscaling.metric, spec.autoscaling.target, share)
             azure_native.monitor.AutoscaleSetting(
@@ -169,7 +170,7 @@ class AzureMLEndpoint(pulumi.ComponentResource):
     def _deployment(self, name: str, slot: str, version: str, endpoint_name: str, p: Placement, where: dict[str, Any],
                     location: str, capacity: int, model_id: pulumi.Input[str] | None, env_id: pulumi.Input[str],
                     env_vars: dict[str, str], depends_on: list[pulumi.Resource],
-                    keep: bool = False) -> azure_native.machinelearningservices.OnlineDeployment:
+                    keep: bool = False, production: bool = False) -> azure_native.machinelearningservices.OnlineDeployment:
         spec = p.spec
         assert p.offer is not None
         health = spec.serving.health
@@ -190,6 +191,11 @@ class AzureMLEndpoint(pulumi.ComponentResource):
                 request_timeout="PT180S" if spec.serving.runtime in LLM_RUNTIMES else "PT60S"),
             scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),  # Azure Monitor autoscale drives the count
             app_insights_enabled=spec.monitoring.enabled,  # the workspace's Application Insights component
+            # production: no public egress. On a workspace without a managed network this flag gives the deployment
+            # private endpoints to the workspace's registry, storage and workspace only; with a managed network the
+            # flag no longer applies and the workspace's approved outbound rules govern ("Network isolation with
+            # managed online endpoints", azure-ai-docs how-to-secure-online-endpoint.md)
+            egress_public_network_access="Disabled" if production else "Enabled",
             data_collector=alerts.data_collector(spec),
             description=f"{spec.name} {version} ({'stable' if keep else 'serving'})",
         )

@@ -4,7 +4,12 @@ Children: StorageAccount (no public blob access, no shared keys, TLS 1.2), Key V
 purge protection), Log Analytics workspace + workspace-based Application Insights (classic
 Application Insights can no longer be created), and the Workspace itself with a system
 identity, linked to the stack's ACR when there is one. In production the workspace and its
-stores refuse public network access and everything is protected.
+stores refuse public network access, everything is protected, and the workspace's managed virtual
+network allows only approved outbound traffic (`AllowOnlyApprovedOutbound`): besides the workspace's
+own stores and linked registry (rules Azure ML adds itself), a private-endpoint outbound rule (`blob`)
+for each storage account the models' weights come from (`blob_accounts`). Managed online deployments
+in such a workspace reach nothing else ("Workspace managed virtual network isolation",
+azure-ai-docs how-to-managed-network.md: private endpoint outbound rules, subresource_target blob).
 """
 
 from __future__ import annotations
@@ -30,12 +35,23 @@ class MLWorkspaceArgs:
     registry_id: pulumi.Input[str] | None = None
     production: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    blob_accounts: dict[str, str] = field(default_factory=dict)  # storage account name -> resource id (weights)
 
 
 def _store_name(prefix: str, workspace: str, limit: int) -> str:
     """Globally unique store names (storage ≤ 24 lowercase alphanumerics, vault ≤ 24): prefix + head + hash."""
     head = "".join(c for c in workspace.lower() if c.isalnum())[: limit - len(prefix) - 8]
     return fit(f"{prefix}{head}{short_hash(workspace, 8)}", limit, invalid=r"[^a-z0-9]", sep="")
+
+
+def managed_network(blob_accounts: dict[str, str]) -> azure_native.machinelearningservices.ManagedNetworkSettingsArgs:
+    """Approved outbound only, plus one private endpoint (blob) per storage account holding model weights."""
+    ml = azure_native.machinelearningservices
+    rules = {fit(f"weights-{account}", 60): ml.PrivateEndpointOutboundRuleArgs(
+        type="PrivateEndpoint", category="UserDefined",
+        destination=ml.PrivateEndpointDestinationArgs(service_resource_id=rid, subresource_target="blob", spark_enabled=False))
+        for account, rid in sorted(blob_accounts.items())}
+    return ml.ManagedNetworkSettingsArgs(isolation_mode="AllowOnlyApprovedOutbound", outbound_rules=rules or None)
 
 
 class MLWorkspace(pulumi.ComponentResource):
@@ -69,8 +85,8 @@ class MLWorkspace(pulumi.ComponentResource):
             sku={"name": "Basic", "tier": "Basic"}, storage_account=storage.id, key_vault=vault.id,
             application_insights=insights.id, container_registry=args.registry_id,
             public_network_access=public,
-            # private workspaces reach their stores only through managed private endpoints
-            managed_network={"isolation_mode": "AllowOnlyApprovedOutbound"} if args.production else None,
+            # private workspaces reach their stores (and the models' Blob accounts) only through managed private endpoints
+            managed_network=managed_network(args.blob_accounts) if args.production else None,
             **where, opts=keep)
         self.workspace_name = workspace.name
         self.register_outputs({"workspace_name": self.workspace_name})

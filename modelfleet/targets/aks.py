@@ -32,6 +32,39 @@ AGENT_POOL_MAX = 12  # Linux agent pool names: 1-12 lowercase alphanumerics, sta
 AGENT_POOL_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 
 
+def private_api_server(stack: KubernetesStack) -> bool:
+    """A created cluster's API server is private unless the stack says otherwise; production defaults to private."""
+    assert isinstance(stack.cluster, AksCluster)
+    return stack.cluster.private if stack.cluster.private is not None else stack.production
+
+
+def api_server_diagnostics(stack: KubernetesStack) -> list[Diagnostic]:
+    """Production clusters the stack creates have a private API server (Private Link, "Create a private Azure
+    Kubernetes Service cluster", learn.microsoft.com/azure/aks/private-clusters), or a public one limited
+    to CIDRs the stack names (apiServerAccessProfile.authorizedIPRanges, "API server authorized IP ranges")."""
+    cluster = stack.cluster
+    assert isinstance(cluster, AksCluster)
+    if not cluster.create:
+        return []
+    private = private_api_server(stack)
+    if private and cluster.authorized_ip_ranges:
+        return [Diagnostic("error", "", "modelfleet:cluster.authorized_ip_ranges",
+                           "authorized_ip_ranges limit a public API server; a private cluster's API server has only a private "
+                           "address. To fix: drop authorized_ip_ranges, or set private: false to keep a public server limited to them")]
+    if not private and stack.production and not cluster.authorized_ip_ranges:
+        return [Diagnostic("error", "", "modelfleet:cluster.private",
+                           f"a production cluster the stack creates gets a private API server; private: false would open "
+                           f"cluster {cluster.name!r}'s API server to the internet. To fix: remove private: false, or name the "
+                           "networks allowed to reach it in modelfleet:cluster.authorized_ip_ranges")]
+    if private:
+        return [Diagnostic("warning", "", "modelfleet:cluster.private",
+                           f"cluster {cluster.name!r} gets a private API server (Private Link, no public address): `pulumi up`, "
+                           "`modelfleet smoke` and kubectl reach it only from a network that routes to the cluster's virtual "
+                           "network and resolves its private DNS zone — a runner in that VNet, a peered VNet, or VPN/ExpressRoute; "
+                           "`az aks command invoke` runs single commands without one")]
+    return []
+
+
 def accelerator_diagnostics(spec: ModelSpec, platform: str) -> list[Diagnostic]:
     """An error when the spec names a GPU Azure does not sell, with the Azure equivalent."""
     acc = spec.resources.accelerator
@@ -122,6 +155,7 @@ class AksTarget(KubernetesRollouts):
         if cluster.private and not cluster.create:
             out.append(Diagnostic("warning", "", "modelfleet:cluster.private",
                                   "private only applies when the stack creates the cluster; the existing cluster's API server is left as is"))
+        out += api_server_diagnostics(stack)
         sp = StackPlacement(stack, tuple(placements), ())
         for key, (shape, users) in sp.shapes().items():
             low, high = pool_bounds(users, shape.gpus_per_node)

@@ -20,11 +20,13 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from modelfleet import uris
 from modelfleet.azureml_container import AzureMLContainer, container_for, secret_scope
 from modelfleet.environment import AnyStack, AzureMLStack
 from modelfleet.naming import fit, short_hash
 from modelfleet.placed import NodeShape, Placement, default_image, placement_for
 from modelfleet.plan import Diagnostic
+from modelfleet.registry_auth import target_for
 from modelfleet.rollout import RolloutPlan
 from modelfleet.secret_refs import KEY_VAULT_URI
 from modelfleet.spec import ModelSpec
@@ -41,8 +43,6 @@ BLUE_GREEN_MIRROR_PERCENT = 10
 def launcher_of(spec: ModelSpec, stack: AnyStack) -> tuple[AzureMLContainer, list[Diagnostic]]:
     """The container the deployment runs (see `modelfleet.azureml_container`) and what preview must say
     about it: a built-in runtime starts from a launcher image that `modelfleet build --push` makes."""
-    from modelfleet.registry_auth import target_for
-
     repository = target_for(stack).repository(stack.stack, spec.name, stack.registry.kind)
     pin = stack.images.get(spec.name)
     # the launcher's base: the spec's image, the stack's per-runtime mirror, or the runtime's pinned default;
@@ -62,6 +62,18 @@ def launcher_of(spec: ModelSpec, stack: AnyStack) -> tuple[AzureMLContainer, lis
                                   f"launcher image {container.image} (FROM {container.launcher.base}, the runtime profile's "
                                   f"command, port {container.routes['liveness_route']['port']} and probes). Build and push it "
                                   f"before deploying: `modelfleet build {spec.name} --stack {stack.stack} --push`")]
+
+
+def egress_diagnostics(spec: ModelSpec, stack: AnyStack) -> list[Diagnostic]:
+    """Production deployments have no public egress, so a server cannot download from the Hugging Face Hub."""
+    if not stack.production or not spec.model.uri.startswith("hf://"):
+        return []
+    return [Diagnostic("error", spec.name, "model.uri",
+                       f"{spec.model.uri}: production Azure ML deployments have no public egress (egress_public_network_access "
+                       "Disabled; a created workspace's managed network allows approved outbound only), so the "
+                       f"{spec.serving.runtime} server cannot download from the Hugging Face Hub. To fix: copy the weights to "
+                       "Blob storage and point model.uri at az://<account>/<container>/<path> (registered and mounted), "
+                       "or serve the Hub model from a non-production stack")]
 
 
 def secret_diagnostics(spec: ModelSpec, stack: AnyStack) -> list[Diagnostic]:
@@ -155,7 +167,7 @@ class AzureMLTarget(Target):
         endpoint = endpoint_name(stack.stack, spec.name)
         names = {"endpoint": endpoint, "model": spec.name, "environment": f"{spec.name}-serving"}
         container, problems = launcher_of(spec, stack)
-        diagnostics += problems + secret_diagnostics(spec, stack)
+        diagnostics += problems + secret_diagnostics(spec, stack) + egress_diagnostics(spec, stack)
         acc = spec.resources.accelerator
         # the instance type as a shape, so capacity/quota views group endpoints like node pools
         shape = NodeShape(key=shape_key(offer, False), accelerator=offer.accelerator, gpus_per_node=offer.gpu_count,
@@ -211,7 +223,26 @@ class AzureMLTarget(Target):
             return [Diagnostic("error", "", "modelfleet:workspace.resource_group",
                                "an existing workspace is looked up by name and resource group. "
                                "To fix: set modelfleet:workspace.resource_group, or create: true")]
-        return []
+        return self._egress(stack, placements)
+
+    @staticmethod
+    def _egress(stack: AzureMLStack, placements: list[Placement]) -> list[Diagnostic]:
+        """An existing production workspace: deployments lose public egress; say what they must still reach."""
+        if not stack.production or stack.workspace.create or not placements:
+            return []
+        reach = [f"storage account {host} (blob)" for host in sorted({
+            uris.parse(p.artifact.fetch_uri).host for p in placements
+            if p.artifact is not None and p.artifact.fetch_uri.startswith("az://")})]
+        if stack.registry.kind != "external" or stack.registry.url:
+            reach.insert(0, f"registry {target_for(stack).host or stack.registry.kind}")
+        return [Diagnostic("warning", "", "modelfleet:workspace",
+                           f"production deployments in workspace {stack.workspace.name!r} get no public egress "
+                           "(egress_public_network_access Disabled). They must still reach " + ", ".join(reach) + ": on a "
+                           "workspace with a managed virtual network, approve them with private-endpoint outbound rules "
+                           "(managed_network.outbound_rules of type private_endpoint, `az ml workspace update --file`); on a workspace without one, the "
+                           "deployment reaches only the workspace's own registry and storage, so link the stack's registry "
+                           "to the workspace and register the weights from its storage — or let the stack create the "
+                           "workspace (workspace.create: true), which adds those rules itself")]
 
 
     def rollout_wiring(self, plan: RolloutPlan, spec: ModelSpec, stack: AnyStack) -> dict[str, Any]:
