@@ -456,6 +456,42 @@ class _StackBase(_Frozen):
         return any(fnmatch.fnmatchcase(model_name, glob) for glob in self.models)
 
 
+# the instance metadata service (AWS EC2 User Guide, "Retrieve instance metadata"; Azure IMDS uses the same IPv4 address)
+METADATA_ADDRESSES = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
+
+
+def _egress_cidr(value: str) -> str:
+    """A network in CIDR form that does not reach the instance metadata service."""
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as e:
+        raise custom_error(f"egress.allow cidr {value!r} is not a network: {e}", allowed="a CIDR such as 10.20.0.0/16 or fd00:1::/64",
+                           fix="write the network address with its prefix length (host bits zero)") from None
+    if any(address in network for address in METADATA_ADDRESSES if address.version == network.version):
+        raise custom_error(f"egress.allow cidr {value} includes the instance metadata service, which would hand model pods "
+                           "their node's credentials",
+                           allowed="networks that exclude 169.254.169.254 and fd00:ec2::254",
+                           fix="name the destination's own network (e.g. 10.20.0.0/16); model pods get their cloud identity "
+                               "from Pod Identity / IRSA / Workload Identity")
+    return str(network)
+
+
+class EgressAllow(_Frozen):
+    """One destination the model pods may reach besides DNS and HTTPS."""
+
+    cidr: Annotated[str, AfterValidator(_egress_cidr), Field(description="Destination network, e.g. 10.20.0.0/16 (an on-prem object store).")]
+    ports: Annotated[list[Annotated[int, Field(ge=1, le=65535)]], Field(min_length=1, description="Destination ports.")]
+    protocol: Annotated[Literal["TCP", "UDP"], Field(description="Transport protocol.")] = "TCP"
+
+
+class Egress(_Frozen):
+    """Where model pods may connect (the egress half of each model's NetworkPolicy)."""
+
+    open: Annotated[bool, Field(description="true: no egress restriction (not allowed in production).")] = False
+    allow: Annotated[list[EgressAllow], Field(description="Destinations beyond DNS, HTTPS (except the instance metadata "
+                                                          "service), the identity agent and the stack's MLflow/capture endpoints.")] = []
+
+
 class KubernetesStack(_StackBase):
     platform: Literal["kubernetes"]
     cluster: Annotated[Cluster, Field(description="The cluster: onprem, eks or aks.")]
@@ -464,11 +500,23 @@ class KubernetesStack(_StackBase):
     capture_url: Annotated[str | None, AfterValidator(lambda url: _url_without_credentials("capture_url", url)), Field(pattern=r"^https?://",
                                              description="HTTP sink for KServe's payload logger: data capture on kserve stacks.")] = None
     external_secrets: Annotated[ExternalSecrets | None, Field(description="External Secrets Operator store that serves modelfleet:secrets.")] = None
+    egress: Annotated[Egress, Field(description="Model pods' egress: DNS, HTTPS except the instance metadata service, the "
+                                                "identity agent, the stack's MLflow and capture endpoints, plus `allow`.")] = Egress()
 
     @field_validator("cluster")
     @classmethod
     def _hardened(cls, cluster: Any, info: ValidationInfo) -> Any:
         return _cluster_hardening(cluster, info)
+
+    @field_validator("egress")
+    @classmethod
+    def _egress_closed_in_production(cls, egress: Egress, info: ValidationInfo) -> Egress:
+        if egress.open and "environment" in info.data and \
+                environment_kinds(info.data.get("environments") or {}).get(info.data["environment"]) == "production":
+            raise custom_error("egress.open lets production model pods connect anywhere, the instance metadata service included",
+                               allowed="egress.open: false (the default) with egress.allow for what the models must reach",
+                               fix="remove egress.open and add egress.allow: [{cidr: <network>, ports: [<port>]}]")
+        return egress
 
 
 def _cluster_hardening(cluster: Any, info: ValidationInfo) -> Any:

@@ -60,9 +60,10 @@ def place_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
     diagnostics.extend(check_destination(stack))
     diagnostics.extend(check_capture(stack, placements))
     if isinstance(stack, KubernetesStack):
-        from modelfleet.targets.kubernetes import monitoring_stack_diagnostics
+        from modelfleet.targets.kubernetes import egress_stack_diagnostics, monitoring_stack_diagnostics
 
         diagnostics.extend(monitoring_stack_diagnostics(stack, placements))
+        diagnostics.extend(egress_stack_diagnostics(stack))
     return StackPlacement(stack, tuple(placements), tuple(diagnostics))
 
 

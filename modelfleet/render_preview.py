@@ -45,6 +45,31 @@ def _serving_signals(spec: dict[str, Any], predictor: dict[str, Any], meta: dict
     return bits
 
 
+def _egress_summary(kind: str, policy: dict[str, Any]) -> list[str]:
+    """`egress=DNS; 443 anywhere but the metadata service; …` for a NetworkPolicy's preview line."""
+    if not kind.endswith(":NetworkPolicy"):
+        return []
+    if "Egress" not in (policy.get("policyTypes") or []):
+        return ["egress=open"]
+    rules = policy.get("egress") or []
+    bits = []
+    for rule in rules:
+        ports = "/".join(sorted({str(as_int(p.get("port"))) for p in rule.get("ports") or []}))
+        peers = rule.get("to") or []
+        if not peers:
+            bits.append("DNS" if ports == "53" else f"{ports} anywhere")
+            continue
+        first = peers[0]
+        if "namespaceSelector" in first:
+            labels = first["namespaceSelector"].get("matchLabels") or {}
+            bits.append(f"{ports} to namespace {labels.get('kubernetes.io/metadata.name', '?')}")
+        elif (first.get("ipBlock") or {}).get("except"):
+            bits.append(f"{ports} anywhere but the metadata service")
+        else:
+            bits.append(f"{ports} to " + ",".join(str((peer.get("ipBlock") or {}).get("cidr", "?")) for peer in peers))
+    return ["egress=" + "; ".join(bits)]
+
+
 def _summary(r: PlannedResource) -> str:
     """A short line of what a reviewer looks for on this resource."""
     inputs = r.inputs
@@ -97,6 +122,7 @@ def _summary(r: PlannedResource) -> str:
     if "taints" in spec:
         bits.append("taint=" + ",".join(f"{t.get('key')}={t.get('value')}:{t.get('effect')}" for t in spec["taints"]))
     bits += _serving_signals(spec, predictor, inputs.get("metadata") or {})
+    bits += _egress_summary(r.type, spec)
     return "  ".join(bits)
 
 

@@ -250,6 +250,24 @@ def test_stacks_are_listed_per_environment_like_modelfleet(tmp_path: Path, monke
             assert listed["all"] == [{"stack": s.stack, "environment": s.environment} for s in stacks]
 
 
+def test_a_stack_no_stage_deploys_fails_the_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.eu.yaml").write_text("config:\n  modelfleet:environments: {prod-eu: production}\n"
+                                                      "  modelfleet:environment: prod-eu\n")
+    (tmp_path / "stacks" / "Pulumi.qa.yaml").write_text("config:\n  environment: staging\n")  # project namespace implied
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    script = next(s["run"] for s in _load("deploy.yml")["jobs"]["stacks"]["steps"] if s.get("id") == "list")
+    with pytest.raises(SystemExit) as stopped:
+        exec(compile(script, "deploy.yml:stacks", "exec"), {})  # noqa: S102 - the workflow's own script
+    assert stopped.value.code == 1
+    errors = capsys.readouterr().out
+    assert "::error file=stacks/Pulumi.eu.yaml::" in errors and "prod-eu is not deployed by any stage" in errors
+    listed = dict(line.split("=", 1) for line in (tmp_path / "out").read_text().splitlines())
+    assert json.loads(listed["staging"]) == ["qa"]
+
+
 def _drift_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: dict[str, Any]) -> dict[str, str]:
     script = next(s["run"] for s in _load("drift.yml")["jobs"]["refresh"]["steps"] if s.get("id") == "drift")
     (tmp_path / "refresh.json").write_text(json.dumps(digest))

@@ -52,7 +52,9 @@ class ModelServerArgs:
     fetch_images: overrides of the pinned fetch images by family (modelfleet:images);
     service_account_annotations / pod_labels: workload identity wiring (IRSA role ARN, Azure
     workload identity client id and label); secrets: a callable (name, opts) -> resources that
-    creates the model's Secrets in its namespace, which the pods wait for."""
+    creates the model's Secrets in its namespace, which the pods wait for;
+    egress: the egress rules of the model's NetworkPolicy (`egress.egress_rules`; None = open);
+    production: protect the model's namespace from deletion (like the registries)."""
 
     placement: Placement
     engine: str = "deployment"
@@ -69,6 +71,8 @@ class ModelServerArgs:
     service_account_annotations: dict[str, Any] = field(default_factory=dict)
     pod_labels: dict[str, str] = field(default_factory=dict)
     secrets: Any = None
+    egress: list[dict[str, Any]] | None = None
+    production: bool = False
 
 
 # Knative/KServe route through the queue-proxy sidecar: its data (8012, 8022) and metrics (9090, 9091) ports
@@ -84,16 +88,19 @@ def pod_selector(p: Placement, engine: str) -> dict[str, str]:
     return {"serving.kserve.io/inferenceservice": p.name} if engine == "kserve" else {"app.kubernetes.io/name": p.name}
 
 
-def network_policy(profile: RuntimeProfile, engine: str, monitoring_namespace: str) -> dict[str, Any]:
+def network_policy(profile: RuntimeProfile, engine: str, monitoring_namespace: str,
+                   egress: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Ingress to the model's pods only on the serving (and, on KServe, sidecar) ports, plus the
-    runtime's metrics port from the monitoring namespace; egress stays open because servers
-    download weights and call token endpoints."""
+    runtime's metrics port from the monitoring namespace; egress limited to `egress` (see
+    components.kubernetes.egress), or open when it is None."""
     ports = [profile.port, *(KSERVE_SIDECAR_PORTS if engine == "kserve" else ())]
     ingress: list[dict[str, Any]] = [{"ports": [{"port": each, "protocol": "TCP"} for each in sorted(set(ports))]}]
     if profile.metrics_port not in ports:
         ingress.append({"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": monitoring_namespace}}}],
                         "ports": [{"port": profile.metrics_port, "protocol": "TCP"}]})
-    return {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": ingress}
+    if egress is None:
+        return {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": ingress}
+    return {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": ingress, "egress": egress}
 
 
 class ModelServer(pulumi.ComponentResource):
@@ -107,12 +114,13 @@ class ModelServer(pulumi.ComponentResource):
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": p.namespace, "labels": {**p.labels, "pod-security.kubernetes.io/enforce": "restricted"}},
-            opts=self._child,
+            # a production namespace holds the serving objects: `pulumi destroy` must be deliberate
+            opts=pulumi.ResourceOptions(parent=self, protect=args.production),
         )
         self._in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         k8s.networking.v1.NetworkPolicy(  # type: ignore[call-overload]
             f"{name}-netpol", metadata=metadata(p.name, p.namespace, p.labels),
-            spec=network_policy(self.profile, args.engine, args.monitoring_namespace), opts=self._in_ns,
+            spec=network_policy(self.profile, args.engine, args.monitoring_namespace, args.egress), opts=self._in_ns,
         )
         config_files = pod.runtime_config(p, self.profile)
         if config_files:

@@ -13,12 +13,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes.addons import HELM_ADDONS, ClusterAddons, ClusterAddonsArgs
+from components.kubernetes.egress import egress_rules
 from components.kubernetes.model_server import ModelServer, ModelServerArgs
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.objects import ACCELERATOR_LABEL, POOL_LABEL
 from components.kubernetes.secrets import model_secrets
 from modelfleet import promql
-from modelfleet.environment import KubernetesStack, OnPremCluster
+from modelfleet.environment import EksCluster, KubernetesStack, OnPremCluster
 from modelfleet.placement import StackPlacement
 
 FETCH_FAMILIES = ("storage_initializer", "mlflow_fetch")  # modelfleet:images keys that replace a pinned fetch image
@@ -32,6 +33,17 @@ def addons_to_install(stack: KubernetesStack, sp: StackPlacement) -> tuple[str, 
              "prometheus_operator": any(p.spec.monitoring.enabled for p in sp.placements),
              "dcgm_exporter": any(p.gpus_per_replica for p in sp.placements)}
     return tuple(name for name in HELM_ADDONS if needs[name] and getattr(a, name) == "install")
+
+
+def _called_endpoints(stack: KubernetesStack) -> list[str]:
+    """Endpoints model pods call besides the model store: the MLflow server a models:/ fetch asks
+    (an http(s) tracking URI) and KServe's payload-logger sink."""
+    tracking = stack.mlflow.tracking_uri if stack.mlflow and stack.mlflow.tracking_uri.startswith(("http://", "https://")) else None
+    return [url for url in (tracking, stack.capture_url) if url]
+
+
+def _pod_identity_agent(stack: KubernetesStack) -> bool:
+    return isinstance(stack.cluster, EksCluster) and stack.cluster.identity == "pod_identity"
 
 
 def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
@@ -57,7 +69,9 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
                                fetch_images={k: v for k, v in stack.images.items() if k in FETCH_FAMILIES},
                                service_account_annotations=(workload or {}).get(p.model, {}).get("annotations", {}),
                                pod_labels=(workload or {}).get(p.model, {}).get("labels", {}),
-                               secrets=model_secrets(stack, p, provider))
+                               secrets=model_secrets(stack, p, provider),
+                               egress=egress_rules(stack.egress, _called_endpoints(stack), _pod_identity_agent(stack)),
+                               production=stack.production)
         server = ModelServer(p.name, args, server_opts)
         endpoints[p.model] = server.url
     return endpoints

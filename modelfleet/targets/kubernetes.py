@@ -9,7 +9,7 @@ would is left out with a warning, never emitted as a query that cannot match.
 
 from __future__ import annotations
 
-from modelfleet.environment import KubernetesStack
+from modelfleet.environment import KubernetesStack, OnPremCluster
 from modelfleet.placed import Placement
 from modelfleet.plan import Diagnostic
 from modelfleet.promql import ALERT_SERIES, METRIC_SERIES, missing_signals
@@ -174,4 +174,19 @@ def monitoring_stack_diagnostics(stack: KubernetesStack, placements: list[Placem
                            "kube-prometheus-stack picks up only objects labelled release=<its release name> by default, so "
                            "nothing would be scraped or alerted on. To fix: set modelfleet:addons.monitor_labels "
                            "(e.g. {release: kube-prometheus-stack}), or prometheus_operator: install")]
+    return []
+
+
+def egress_stack_diagnostics(stack: KubernetesStack) -> list[Diagnostic]:
+    """What the model pods' egress policy lets through, where a reviewer would be surprised."""
+    if stack.egress.open:
+        return [Diagnostic("warning", "", "modelfleet:egress.open",
+                           "egress is open: model pods can connect anywhere, the node's instance metadata service included. "
+                           "To fix: remove egress.open and list what the models must reach in modelfleet:egress.allow")]
+    if isinstance(stack.cluster, OnPremCluster) and stack.artifact_store.credentials_secret and not stack.egress.allow:
+        return [Diagnostic("warning", "", "modelfleet:egress.allow",
+                           "model pods may connect only to DNS and HTTPS (443) outside the cluster, so the fetch step reaches the "
+                           f"store behind Secret {stack.artifact_store.credentials_secret!r} only if it listens on 443. "
+                           "To fix: for an object store on another port add modelfleet:egress.allow: "
+                           "[{cidr: <its network>, ports: [<its port>]}]")]
     return []
