@@ -615,13 +615,57 @@ def parse_stack(text: str, file: str) -> AnyStack:
         return ("config", *(f"{NAMESPACE}:{p}" if i == 0 else p for i, p in enumerate(rest)))
 
     try:
-        return _StackDocument.model_validate({"config": values}).config
+        stack = _StackDocument.model_validate({"config": values}).config
     except ValidationError as e:
         problems = problems_from(e, _StackDocument, file, marks, path_map=to_doc)
         for problem in problems:
             if problem.field.endswith(f"{NAMESPACE}:cluster") and "kind" in problem.message.lower() or problem.message.startswith("Unable to extract tag"):
                 problem.allowed = problem.allowed or "cluster.kind: onprem, eks or aks"
         raise SpecError(problems) from e
+    region_problem = unknown_region(stack)
+    if region_problem:
+        key = origin.get("region", "aws:region")
+        raise SpecError([Problem(file, region_problem[0], line=marks.locate(("config", key))[0], field=f"config.{key}",
+                                 value=stack.region, allowed=region_problem[1], fix=region_problem[2])])
+    return stack
+
+
+# catalog platforms whose regions name a cloud's locations (modelfleet.catalog: ec2 = EKS nodes, azure = AKS nodes)
+CATALOG_PLATFORMS = {"aws": ("ec2", "sagemaker"), "azure": ("azure", "azureml")}
+
+
+def _aws_regions() -> list[str] | None:
+    """Every region of every AWS partition, from botocore's endpoint data (botocore/data/endpoints.json,
+    shipped with the aws extra's boto3), or None without botocore."""
+    try:
+        from botocore.loaders import Loader
+    except ImportError:
+        return None
+    return sorted(region for partition in Loader().load_data("endpoints")["partitions"] for region in partition["regions"])
+
+
+def unknown_region(stack: AnyStack) -> tuple[str, str, str] | None:
+    """(message, allowed, fix) for a region that cannot be right: an AWS region botocore does not
+    know (`us-moon-1`), or an Azure location that is a near miss of one the catalog prices
+    (`eastuss`). Without this every model would fail to fit, each blaming its own resources."""
+    target = target_of(stack)
+    cloud = "aws" if target in ("eks", "sagemaker") else "azure" if target in ("aks", "azureml") else None
+    if cloud is None or stack.region is None:
+        return None
+    from modelfleet.catalog import load_catalog  # loaded only for cloud stacks
+
+    catalog = load_catalog()
+    priced = sorted({region for platform in CATALOG_PLATFORMS[cloud] for region in catalog.regions(platform)})
+    if stack.region in priced:
+        return None
+    known = _aws_regions() if cloud == "aws" else None
+    close = difflib.get_close_matches(stack.region, known or priced, n=3, cutoff=0.75)
+    if known is not None and stack.region in known or known is None and not close:
+        return None  # a real region the catalog does not price: placement says what fits where
+    return (f"{stack.region!r} is not {'an AWS region' if cloud == 'aws' else 'an Azure location'}" +
+            (f" (did you mean {' or '.join(close)}?)" if close else ""),
+            ", ".join(known or priced),
+            "correct the region" + (" (botocore's endpoint data lists every AWS region)" if known else ""))
 
 
 def load_stack_file(path: Path) -> AnyStack:

@@ -76,3 +76,26 @@ def test_anonymous_public_model_in_prod_is_a_mandatory_violation(tmp_path: Path)
     assert [(v.level, "without authentication" in v.message) for v in hits] == [("mandatory", True)]
     (project / "model_specs" / "chat.yaml").write_text(spec.replace("public: true", "public: false").replace("dev: {autoscaling", "prod: {autoscaling"))
     assert not [v for v in run_checks([preview_stack(project, "dev")], ROOT / "policies" / "config").violations if v.rule == "MF-NET-001"]
+
+
+def test_an_unknown_cloud_region_is_located_at_the_region_key() -> None:
+    import pytest
+
+    from modelfleet.errors import SpecError
+
+    text = (ROOT / "stacks" / "Pulumi.azureml-prod.yaml").read_text()
+    location = next(line for line in text.splitlines() if "azure-native:location:" in line)
+    with pytest.raises(SpecError) as raised:
+        parse_stack(text.replace(location, "  azure-native:location: eastuss"), "stacks/Pulumi.azureml-prod.yaml")
+    [problem] = raised.value.problems
+    assert problem.field == "config.azure-native:location" and problem.value == "eastuss"
+    assert problem.line == text.splitlines().index(location) + 1
+    assert "did you mean eastus" in problem.message and "eastus2" in (problem.allowed or "")
+    assert "correct the region" in (problem.fix or "")
+    moon = (ROOT / "stacks" / "Pulumi.sagemaker-prod.yaml").read_text().replace("aws:region: us-east-1", "aws:region: us-moon-1")
+    with pytest.raises(SpecError) as raised:
+        parse_stack(moon, "stacks/Pulumi.sagemaker-prod.yaml")
+    assert "'us-moon-1' is not an AWS region" in raised.value.problems[0].message
+    assert "eu-west-1" in (raised.value.problems[0].allowed or "")
+    far = (ROOT / "stacks" / "Pulumi.sagemaker-prod.yaml").read_text().replace("aws:region: us-east-1", "aws:region: eu-west-1")
+    assert parse_stack(far, "stacks/Pulumi.sagemaker-prod.yaml").region == "eu-west-1", "a real region the catalog does not price parses"
