@@ -42,6 +42,9 @@ from modelfleet.yamlmarks import load_yaml, read_source
 STACK_FILE_RE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.ya?ml$")
 NAMESPACE = "modelfleet"
 REGION_KEYS = ("aws:region", "azure-native:location")
+PLATFORM = ("Where the models run: kubernetes (an on-prem, EKS or AKS cluster; see cluster), sagemaker (SageMaker "
+            "real-time endpoints) or azureml (Azure ML managed online endpoints).")
+CLUSTER_KIND = "onprem (your GPU nodes, listed in gpu_nodes), eks or aks (an existing cluster by name, or create: true)."
 
 
 class _Frozen(BaseModel):
@@ -224,7 +227,7 @@ class GpuNode(_Frozen):
 
 
 class OnPremCluster(_Frozen):
-    kind: Literal["onprem"]
+    kind: Annotated[Literal["onprem"], Field(description=CLUSTER_KIND)]
     context: Annotated[str | None, Field(description="kubeconfig context of the cluster.")] = None
     gpu_nodes: Annotated[tuple[GpuNode, ...], Field(description="GPU nodes modelfleet may label, taint and schedule on.")] = ()
     gpu_hour_usd: Annotated[dict[str, Annotated[Decimal, Field(ge=0, le=10_000)]],
@@ -243,7 +246,7 @@ class OnPremCluster(_Frozen):
 
 
 class EksCluster(_Frozen):
-    kind: Literal["eks"]
+    kind: Annotated[Literal["eks"], Field(description=CLUSTER_KIND)]
     name: Annotated[str | None, Field(description="Existing cluster name (or the name to create).")] = None
     create: Annotated[bool, Field(description="Create the cluster, its IAM roles and (without subnet_ids) a VPC.")] = False
     subnet_ids: Annotated[tuple[str, ...], Field(description="Private subnets for node groups.")] = ()
@@ -315,7 +318,7 @@ class EksCluster(_Frozen):
 
 
 class AksCluster(_Frozen):
-    kind: Literal["aks"]
+    kind: Annotated[Literal["aks"], Field(description=CLUSTER_KIND)]
     name: Annotated[str | None, Field(description="Existing cluster name (or the name to create).")] = None
     resource_group: Annotated[str | None, Field(description="Resource group of the cluster.")] = None
     create: Annotated[bool, Field(description="Create a managed cluster with a system pool.")] = False
@@ -365,16 +368,19 @@ class _StackBase(_Frozen):
                             Field(description="Environment names besides dev, staging (non-production) and prod (production), "
                                               "and whether each is production.")] = {}
     environment: Annotated[str, Field(min_length=1, description="Which spec environment overrides apply (a known name).")]
-    registry: Annotated[RegistryConfig, Field(description="Where serving images live.")]
+    registry: Annotated[RegistryConfig, Field(description="Where serving images live.",
+                                              examples=[{"kind": "ecr"}, {"kind": "external", "url": "harbor.lab.local/ml"}])]
     models: Annotated[tuple[str, ...], Field(description="Globs over spec names selecting the models this stack serves.")] = ("*",)
     budget: Annotated[Budget | None, Field(description="Monthly budget.")] = None
     alerts: Annotated[AlertsDestination, Field(description="Where alerts go.")] = AlertsDestination()
     tags: Annotated[dict[str, str], Field(description="Tags/labels added to every resource.")] = {}
     owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
                                 description="Owner label/tag of shared resources (node pools, registries, add-ons).")] = "ml-platform"
-    region: Annotated[str | None, Field(description="aws:region or azure-native:location.")] = None
+    region: Annotated[str | None, Field(description="Region the stack deploys to, written as aws:region (EKS, SageMaker) or "
+                                                        "azure-native:location (AKS, Azure ML).")] = None
     images: Annotated[dict[str, str], Field(description="Image overrides by model name (a promoted pin, written by `modelfleet release pin`), runtime (vllm, tgi, ...) or component (device_plugin, storage_initializer, mlflow_fetch), e.g. digest-pinned mirrors.")] = {}
-    secrets: Annotated[dict[str, SecretRef], Field(description="Logical secret name -> where it lives on this platform.")] = {}
+    secrets: Annotated[dict[str, SecretRef], Field(description="Logical secret name -> where it lives on this platform.", examples=[
+        {"hf-token": {"kubernetes": {"secret": "hf-token", "key": "token"}}}])] = {}
     mlflow: Annotated[MlflowConfig | None, Field(description="MLflow tracking URI for models:/ URIs.")] = None
     artifact_store: Annotated[ArtifactStore, Field(description="Model store access: KMS key, Azure storage accounts, on-prem credentials Secret.")] = ArtifactStore()
     stable: Annotated[dict[str, Stable], Field(description="Per model, the version that serves all traffic (written by "
@@ -493,8 +499,10 @@ class Egress(_Frozen):
 
 
 class KubernetesStack(_StackBase):
-    platform: Literal["kubernetes"]
-    cluster: Annotated[Cluster, Field(description="The cluster: onprem, eks or aks.")]
+    platform: Annotated[Literal["kubernetes"], Field(description=PLATFORM)]
+    cluster: Annotated[Cluster, Field(description="The cluster: onprem, eks or aks.", examples=[
+        {"kind": "eks", "name": "ml-prod"}, {"kind": "aks", "name": "ml-aks", "resource_group": "ml-rg"},
+        {"kind": "onprem", "context": "lab-cluster", "gpu_nodes": [{"name": "gpu-node-01", "accelerator": "A100-80GB", "count": 8}]}])]
     serving: Annotated[Literal["kserve", "deployment"], Field(description="Serving engine.")] = "deployment"
     addons: Annotated[Addons, Field(description="Add-ons installed by the stack or assumed present.")] = Addons()
     capture_url: Annotated[str | None, AfterValidator(lambda url: _url_without_credentials("capture_url", url)), Field(pattern=r"^https?://",
@@ -540,7 +548,7 @@ def _cluster_hardening(cluster: Any, info: ValidationInfo) -> Any:
 
 
 class SageMakerStack(_StackBase):
-    platform: Literal["sagemaker"]
+    platform: Annotated[Literal["sagemaker"], Field(description=PLATFORM)]
     subnet_ids: Annotated[tuple[str, ...], Field(description="Private subnets: VPC config and network isolation.")] = ()
     security_group_ids: Annotated[tuple[str, ...], Field(description="Security groups for the VPC config.")] = ()
     kms_key_arn: Annotated[str | None, Field(description="KMS key for endpoint storage and data capture.")] = None
@@ -555,7 +563,7 @@ class Workspace(_Frozen):
 
 
 class AzureMLStack(_StackBase):
-    platform: Literal["azureml"]
+    platform: Annotated[Literal["azureml"], Field(description=PLATFORM)]
     workspace: Annotated[Workspace, Field(description="The Azure ML workspace.")]
 
 
@@ -567,6 +575,13 @@ class _StackDocument(_Frozen):
     """Wrapper so one TypeAdapter-free model validates the discriminated union."""
 
     config: StackConfig
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a stack's `modelfleet:` settings: one branch per platform (`config` property)."""
+    schema = _StackDocument.model_json_schema()
+    config = schema.pop("properties")["config"]
+    return {**config, "$defs": schema.get("$defs", {}), "title": "modelfleet stack settings"}
 
 
 def target_of(stack: AnyStack) -> str:

@@ -55,7 +55,8 @@ def _to_str(value: Any) -> Any:
 
 
 class ModelSource(_Frozen):
-    uri: Annotated[str, Field(description="Where the weights live: s3:// az:// gs:// hf:// oci:// pvc:// models:/ (MLflow) or file:// (local dir, for `build`).")]
+    uri: Annotated[str, Field(description="Where the weights live: s3:// az:// gs:// hf:// oci:// pvc:// models:/ (MLflow) or file:// (local dir, for `build`).",
+                               examples=["s3://acme-models/llama3-8b-instruct/1.4.0/", "hf://meta-llama/Meta-Llama-3-8B-Instruct", "models:/fraud-xgb/5"])]
     framework: Annotated[Framework, Field(description="Framework the artifact was saved with.")]
     size_gib: Annotated[float, Field(gt=0, le=4096, description="Artifact size in GiB; sizes disks and download timeouts.")] = 1
 
@@ -86,10 +87,13 @@ class Serving(_Frozen):
     runtime: Annotated[Runtime, Field(description="Serving engine; `custom` needs `image`.")]
     image: Annotated[str | None, Field(description="Container image; resolved per platform unless runtime is custom.")] = None
     port: Annotated[int | None, Field(ge=1, le=65535, description="Port the server listens on; default: the runtime's own (runtime profile). KServe's built-in runtimes always listen on theirs.")] = None
-    args: Annotated[tuple[str, ...], Field(description="Extra arguments for the server; flags the runtime profile sets (port, model location, metrics port) are not allowed.")] = ()
-    env: Annotated[dict[str, str], Field(description="Environment variables for the server (no credentials: use secret_env).")] = {}
+    args: Annotated[tuple[str, ...], Field(description="Extra arguments for the server; flags the runtime profile sets (port, model location, metrics port) are not allowed.",
+                                           examples=[["--max-model-len", "8192"]])] = ()
+    env: Annotated[dict[str, str], Field(description="Environment variables for the server (no credentials: use secret_env).",
+                                         examples=[{"HF_HUB_OFFLINE": "1"}])] = {}
     secret_env: Annotated[dict[str, str], Field(description="Environment variables filled from secrets: ENV -> logical secret name, "
-                                                            "which each stack maps in modelfleet:secrets.")] = {}
+                                                            "which each stack maps in modelfleet:secrets.",
+                                                examples=[{"HF_TOKEN": "hf-token"}])] = {}
     health: Annotated[Health, Field(description="Readiness/liveness probe.")] = Health()
 
     @field_validator("env", mode="before")
@@ -174,7 +178,7 @@ class Serving(_Frozen):
 class AcceleratorRequest(_Frozen):
     """What one replica needs: a named GPU, or any GPU with at least `min_memory_gib`."""
 
-    name: Annotated[str | None, Field(description="Canonical accelerator name (T4, A10G, ..., H200).")] = None
+    name: Annotated[str | None, Field(description="Canonical accelerator name (T4, A10G, ..., H200).", examples=list(catalog.ACCELERATOR_NAMES))] = None
     count: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_REPLICA, description="GPUs per replica, 1-16.")] = 1
     min_memory_gib: Annotated[float | None, Field(gt=0, le=1024, description="Any GPU with at least this much memory.")] = None
 
@@ -217,7 +221,8 @@ def _parse_accelerator(value: Any) -> Any:
 class Resources(_Frozen):
     accelerator: Annotated[AcceleratorRequest | None,
                            BeforeValidator(_parse_accelerator, json_schema_input_type=str | AcceleratorRequest | None),
-                           Field(description="GPU per replica: NAME[:COUNT], {min_memory_gib, count}, or none for CPU-only.")] = None
+                           Field(description="GPU per replica: NAME[:COUNT], {min_memory_gib, count}, or none for CPU-only.",
+                                 examples=["A10G:1", "H100:8", {"min_memory_gib": 24, "count": 1}, "none"])] = None
     cpu: Annotated[float, Field(gt=0, le=192, description="vCPUs per replica (request = limit).")] = 1
     memory_gib: Annotated[float, Field(gt=0, le=2048, description="Memory per replica in GiB (request = limit).")] = 2
 
@@ -226,7 +231,8 @@ class Autoscaling(_Frozen):
     min_replicas: Annotated[int, Field(ge=0, le=1000, description="Replicas kept running; 0 only with scale-to-zero capable platforms.")] = 1
     max_replicas: Annotated[int, Field(ge=1, le=1000, description="Upper bound the autoscaler may reach.")] = 1
     metric: Annotated[Metric, Field(description="Signal the autoscaler follows.")] = "concurrency"
-    target: Annotated[float, Field(gt=0, le=1_000_000, description="Target value of the metric per replica (percent for utilization metrics).")] = 8
+    target: Annotated[float, Field(gt=0, le=1_000_000, description="Target value of the metric per replica (percent for utilization metrics).",
+                                   examples=[8, 60])] = 8
     scale_to_zero: Annotated[bool, Field(description="Allow zero replicas when idle (implies min_replicas 0).")] = False
 
     @model_validator(mode="after")
@@ -385,9 +391,11 @@ SPEC_FIELDS_NOT_OVERRIDABLE = ("name", "environments")
 class ModelSpec(_Frozen):
     """One model and how to serve it, for one environment once overrides are applied."""
 
-    name: Annotated[str, BeforeValidator(_name), Field(description="DNS-1123 label, at most 40 characters; platform names derive from it.")]
-    version: Annotated[str, BeforeValidator(_version, json_schema_input_type=str | float | int), Field(min_length=1, max_length=63, description="Model version; a label on every resource.")]
-    owner: Annotated[str, BeforeValidator(_label_value), Field(description="Owning team; a label/tag on every resource.")]
+    name: Annotated[str, BeforeValidator(_name), Field(description="DNS-1123 label, at most 40 characters; platform names derive from it.",
+                                                        examples=["llama3-8b-chat"])]
+    version: Annotated[str, BeforeValidator(_version, json_schema_input_type=str | float | int),
+                       Field(min_length=1, max_length=63, description="Model version; a label on every resource.", examples=["1.4.0"])]
+    owner: Annotated[str, BeforeValidator(_label_value), Field(description="Owning team; a label/tag on every resource.", examples=["nlp-team"])]
     description: Annotated[str, Field(description="What the model does.")] = ""
     model: Annotated[ModelSource, Field(description="The artifact to serve.")]
     serving: Annotated[Serving, Field(description="The server that runs it.")]
@@ -399,7 +407,8 @@ class ModelSpec(_Frozen):
     build: Annotated[Build | None, Field(description="How `modelfleet build` makes the serving image.")] = None
     smoke: Annotated[Smoke, Field(description="The sample request `modelfleet smoke` sends after a deploy.")] = Smoke()
     spot: Annotated[bool, Field(description="Run on spot/preemptible capacity where the platform allows it (node pools).")] = False
-    environments: Annotated[dict[str, dict[str, Any]], Field(description="Per-environment overrides, deep-merged over the base.")] = {}
+    environments: Annotated[dict[str, dict[str, Any]], Field(description="Per-environment overrides, deep-merged over the base.", examples=[
+        {"dev": {"autoscaling": {"min_replicas": 0, "max_replicas": 1}, "spot": True}, "prod": {"autoscaling": {"min_replicas": 2, "max_replicas": 8}}}])] = {}
 
     @field_validator("environments")
     @classmethod
