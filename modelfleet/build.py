@@ -317,14 +317,8 @@ def plan_build(project_dir: Path, model: str, stack_name: str) -> Plan:
 def build_model(project_dir: Path, model: str, stack_name: str, *, push_images: bool = False, registry: str | None = None,
                 model_base: str = "scratch", console: Console | None = None, client: Any = None) -> list[BuiltImage]:
     """Build (and with `push_images`, push) the model's images; see the module docstring."""
-    plan = plan_build(project_dir, model, stack_name)
-    if client is not None:
-        return _build_all(plan, client, push_images, registry, model_base, console)
-    own = docker_client()
-    try:
-        return _build_all(plan, own, push_images, registry, model_base, console)
-    finally:
-        own.close()
+    return build_planned(plan_build(project_dir, model, stack_name), push_images=push_images, registry=registry,
+                         model_base=model_base, console=console, client=client)
 
 
 def _build_all(plan: Plan, client: Any, push_images: bool, registry: str | None, model_base: str,

@@ -11,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from gitrepo import git as _git
+from gitrepo import on_feature_branch
 
 from modelfleet.changed import ChangedError, changed_paths, select_changed
 from modelfleet.cli import app
@@ -19,17 +21,9 @@ from modelfleet.environment import load_stack_file, stack_paths
 pytestmark = pytest.mark.skipif(subprocess.run(["git", "--version"], capture_output=True).returncode != 0, reason="git is not installed")
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, check=True, capture_output=True)
-
-
 @pytest.fixture()
 def repo(project: Path) -> Path:
-    _git(project, "init", "-q", "-b", "main")
-    _git(project, "add", ".")
-    _git(project, "commit", "-q", "-m", "base")
-    _git(project, "checkout", "-q", "-b", "feature")
-    return project
+    return on_feature_branch(project)
 
 
 def _serving(repo: Path, model: str) -> set[str]:

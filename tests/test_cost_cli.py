@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from gitrepo import git as _git
 from typer.testing import CliRunner
 
 from modelfleet.catalog import load_catalog
@@ -111,12 +112,6 @@ def test_usage_file_errors_exit_2_with_file_and_line(project: Path, tmp_path: Pa
     code, _, err = run("--stack", "lab-dev", "--usage", str(usage), "--project-dir", str(project))
     assert code == 2
     assert f"{usage}:{line}" in err and needle in err
-
-
-def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=env)
 
 
 @pytest.fixture()

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import git as _git
+from gitrepo import on_feature_branch
 from typer.testing import CliRunner
 
 from modelfleet.cli import app
@@ -20,17 +22,9 @@ RUNNER = CliRunner()
 RESNET = "model_specs/resnet50-vision.yaml"
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, check=True, capture_output=True)
-
-
 @pytest.fixture()
 def repo(project: Path) -> Path:
-    _git(project, "init", "-q", "-b", "main")
-    _git(project, "add", ".")
-    _git(project, "commit", "-q", "-m", "base")
-    _git(project, "checkout", "-q", "-b", "feature")
-    return project
+    return on_feature_branch(project)
 
 
 def _edit(path: Path, old: str, new: str) -> None:

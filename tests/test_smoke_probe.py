@@ -9,15 +9,13 @@ says (paths and bodies from data/smoke_protocols.yaml) — and fail the way a br
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from servers.json_api import json_api
 from servers.local import fraud_server, free_port, kserve_server, train_fraud_model
 
 from modelfleet.smoke import probe as probe_module
@@ -172,38 +170,12 @@ def test_kserve_v1_predict_for_torchserve_on_kserve(tmp_path: Path) -> None:
 
 # --- runtimes that cannot run here: loopback servers answering as their API docs say ----------
 
-@contextmanager
-def _loopback(routes: dict[tuple[str, str], tuple[int, Any]], seen: list[tuple[str, str, Any]]) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            seen.append((method, self.path, body))
-            status, payload = routes.get((method, self.path), (404, {"error": "not found"}))
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+def _loopback(routes: dict[tuple[str, str], tuple[int, Any]], seen: list[tuple[str, str, Any]]) -> Any:
+    def route(method: str, path: str, headers: Any, body: Any) -> tuple[int, Any]:
+        seen.append((method, path, body))
+        return routes.get((method, path), (404, {"error": "not found"}))
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
-            self._answer("GET")
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
-            self._answer("POST")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return json_api(route)
 
 
 CHAT = {"id": "c1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "ready"}, "finish_reason": "stop"}]}

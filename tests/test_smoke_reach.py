@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from servers.json_api import json_api as _api
 from servers.local import fraud_server, train_fraud_model
 from typer.testing import CliRunner
 
@@ -31,38 +29,6 @@ from modelfleet.smoke import probe as probe_module
 
 ROOT = Path(__file__).resolve().parents[1]
 Route = Callable[[str, str, dict[str, str], Any], tuple[int, Any]]
-
-
-@contextmanager
-def _api(route: Route) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            status, payload = route(method, self.path, self.headers, body)  # type: ignore[arg-type]  # case-insensitive Message
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
-            self._answer("GET")
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
-            self._answer("POST")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(autouse=True)
