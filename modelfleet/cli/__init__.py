@@ -6,7 +6,7 @@ delegating to the core (`modelfleet.validate`, `.preview`, `.cost`, `.check`, `.
 - `cost` — `cost`;  `catalog` — the `catalog` group;  `delivery` — `render`, `build`
 - `pr` — `pr` (validate + preview diff + cost diff + policies in one comment)
 - `quota` — `quota` (AWS and Azure);  `smoke` — `smoke` (every platform);  `release` — `release build`, `release pin`
-- `rollout` — `promote`, `abort`;  `explain` — `explain` (a field's meaning, from the schema)
+- `rollout` — `promote`, `abort`;  `explain` — `explain` (a field's meaning, from the schema);  `new` — `new` (scaffold a spec)
 
 Exit codes: 0 ok, 1 policy/budget/quota verdict (or an unexpected error, reported in one
 line; `--debug` shows its traceback), 2 bad input, 3 environment (credentials, daemon,
@@ -32,6 +32,7 @@ from modelfleet.cli.common import fail, say
 from modelfleet.cli.cost import cost_command
 from modelfleet.cli.delivery import build_command, render_command
 from modelfleet.cli.explain import explain_command
+from modelfleet.cli.new import new_command
 from modelfleet.cli.pr import pr_command
 from modelfleet.cli.preview import preview_command
 from modelfleet.cli.quota import quota_command
@@ -99,6 +100,7 @@ app.command("promote")(promote_command)
 app.command("abort")(abort_command)
 app.add_typer(release_app, name="release")
 app.command("explain")(explain_command)
+app.command("new")(new_command)
 
 
 def main() -> None:
