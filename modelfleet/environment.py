@@ -634,7 +634,7 @@ def parse_stack(text: str, file: str) -> AnyStack:
     except ValidationError as e:
         problems = problems_from(e, _StackDocument, file, marks, path_map=to_doc)
         for problem in problems:
-            if problem.field.endswith(f"{NAMESPACE}:cluster") and "kind" in problem.message.lower() or problem.message.startswith("Unable to extract tag"):
+            if problem.field.endswith((f"{NAMESPACE}:cluster", f"{NAMESPACE}:cluster.kind")) and "kind" in problem.message.lower():
                 problem.allowed = problem.allowed or "cluster.kind: onprem, eks or aks"
         raise SpecError(problems) from e
     region_problem = unknown_region(stack)

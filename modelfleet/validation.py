@@ -95,15 +95,25 @@ def problems_from(
     problems = []
     for error in exc.errors(include_url=False):
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union"))))
-        doc_path = path_map(loc) if path_map else (*prefix, *loc)
-        line, column = marks.locate(doc_path)
         allowed, fix = _allowed_for(error, root)
         message = error["msg"]
+        tag = _union_tag(error)
+        if tag is not None:  # pydantic's "Input tag 'x' found using 'kind'…": say it in the file's words, at the key
+            key, message, allowed, fix = tag
+            loc = (*loc, key)
+        doc_path = path_map(loc) if path_map else (*prefix, *loc)
+        line, column = marks.locate(doc_path)
         if error["type"] == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
+        if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            message = "must be a mapping"  # pydantic would name the Python class
+        elif message.startswith("Input should be "):
+            message = "must be " + message[len("Input should be "):]
         value = None if error["type"] == "missing" else error.get("input")
+        if tag is not None:
+            value = (error.get("ctx") or {}).get("tag")
         if isinstance(value, dict) and error["type"] not in ("model_type", "dict_type"):
             value = None
         if (error.get("ctx") or {}).get("redact"):
@@ -111,6 +121,19 @@ def problems_from(
         problems.append(Problem(file, message, line=line, column=column, field=".".join(map(str, doc_path)),
                                 value=value, allowed=allowed, fix=fix))
     return problems
+
+
+def _union_tag(error: ErrorDetails) -> tuple[str, str, str, str] | None:
+    """(key, message, allowed, fix) for a discriminated union whose tag is unknown or missing."""
+    if error["type"] not in ("union_tag_invalid", "union_tag_not_found"):
+        return None
+    ctx = error.get("ctx") or {}
+    key = str(ctx.get("discriminator", "kind")).strip("'\"")
+    if error["type"] == "union_tag_not_found":
+        return key, f"missing {key}", "", f"add {key}"
+    expected = str(ctx.get("expected_tags", "")).replace("'", "")
+    near = difflib.get_close_matches(str(ctx.get("tag", "")).lower(), [t.strip() for t in expected.split(",")], n=1)
+    return key, f"unknown {key}", expected, f"did you mean {near[0]!r}?" if near else f"set {key} to one of the allowed values"
 
 
 def custom_error(message: str, *, allowed: str = "", fix: str = "", redact: bool = False) -> PydanticCustomError:

@@ -1,0 +1,47 @@
+"""Messages speak the file's words: an unknown platform or cluster kind, a value of the wrong
+type or outside a choice is reported at its key, without the validation library's wording
+(`Input tag … found using …`, `Value error, …`, Python class names)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modelfleet.cli import app
+
+RUNNER = CliRunner()
+LIBRARY_WORDING = ("Input tag", "found using", "Value error", "Unable to extract tag", "Input should be",
+                   "instance of", "AcceleratorRequest", "validation error")
+
+
+@pytest.mark.parametrize(("file", "old", "new", "field", "line"), [
+    ("stacks/Pulumi.lab-dev.yaml", "modelfleet:platform: kubernetes", "modelfleet:platform: kubernets",
+     "config.modelfleet:platform", 4),
+    ("stacks/Pulumi.lab-dev.yaml", "kind: onprem", "kind: gke", "config.modelfleet:cluster.kind", 7),
+    ("stacks/Pulumi.lab-dev.yaml", "    kind: onprem\n", "", "config.modelfleet:cluster.kind", 6),
+    ("model_specs/fraud-xgb.yaml", "accelerator: none", "accelerator: [1]", "resources.accelerator", 20),
+    ("model_specs/fraud-xgb.yaml", "strategy: rolling", "strategy: fancy", "rollout.strategy", 31),
+])
+def test_no_validation_library_wording(project: Path, file: str, old: str, new: str, field: str, line: int) -> None:
+    path = project / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = RUNNER.invoke(app, ["validate", "--project-dir", str(project)])
+    assert result.exit_code == 2
+    for phrase in LIBRARY_WORDING:
+        assert phrase not in result.stderr, result.stderr
+    assert f"{path}:{line}:" in result.stderr and field in result.stderr, result.stderr
+    problems = json.loads(RUNNER.invoke(app, ["validate", "-f", "json", "--project-dir", str(project)]).stdout)["problems"]
+    assert any(p["field"] == field and p["line"] == line for p in problems), problems
+
+
+def test_an_unknown_platform_suggests_the_closest(project: Path) -> None:
+    path = project / "stacks/Pulumi.lab-dev.yaml"
+    path.write_text(path.read_text().replace("modelfleet:platform: kubernetes", "modelfleet:platform: kubernets"))
+    [problem] = json.loads(RUNNER.invoke(app, ["validate", "-f", "json", "--project-dir", str(project)]).stdout)["problems"]
+    assert problem["value"] == "kubernets" and problem["allowed"] == "kubernetes, sagemaker, azureml"
+    assert problem["fix"] == "did you mean 'kubernetes'?"
