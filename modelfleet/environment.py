@@ -11,7 +11,6 @@ Contract:
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -36,6 +35,7 @@ from modelfleet.errors import Problem, SpecError
 from modelfleet.labels import label_value_problem, tag_key_problem
 from modelfleet.references import image_problem, registry_problem
 from modelfleet.secret_refs import reference_problem
+from modelfleet.selection import glob_problem, selects
 from modelfleet.validation import custom_error, problems_from, raise_problem
 from modelfleet.yamlmarks import load_yaml, read_source
 
@@ -370,7 +370,8 @@ class _StackBase(_Frozen):
     environment: Annotated[str, Field(min_length=1, description="Which spec environment overrides apply (a known name).")]
     registry: Annotated[RegistryConfig, Field(description="Where serving images live.",
                                               examples=[{"kind": "ecr"}, {"kind": "external", "url": "harbor.lab.local/ml"}])]
-    models: Annotated[tuple[str, ...], Field(description="Globs over spec names selecting the models this stack serves.")] = ("*",)
+    models: Annotated[tuple[str, ...], Field(description="Globs over spec names selecting the models this stack serves; "
+                                                          "'!GLOB' excludes, wherever it is written.")] = ("*",)
     budget: Annotated[Budget | None, Field(description="Monthly budget.")] = None
     alerts: Annotated[AlertsDestination, Field(description="Where alerts go.")] = AlertsDestination()
     tags: Annotated[dict[str, str], Field(description="Tags/labels added to every resource.")] = {}
@@ -420,6 +421,12 @@ class _StackBase(_Frozen):
                                fix=f"{hint}use a known name, or declare it: modelfleet:environments: {{{declare}: production}} (or non-production)")
         return environment
 
+    @field_validator("models")
+    @classmethod
+    def _models(cls, models: tuple[str, ...]) -> tuple[str, ...]:
+        raise_problem(glob_problem(models))
+        return models
+
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
@@ -459,7 +466,8 @@ class _StackBase(_Frozen):
         return self.images.get(component)
 
     def selects(self, model_name: str) -> bool:
-        return any(fnmatch.fnmatchcase(model_name, glob) for glob in self.models)
+        """Whether an include glob matches the name and no `!` exclusion does (see modelfleet.selection)."""
+        return selects(self.models, model_name)
 
 
 # the instance metadata service (AWS EC2 User Guide, "Retrieve instance metadata"; Azure IMDS uses the same IPv4 address)

@@ -2,7 +2,8 @@
 
 Contract:
 - `preview_stack(project_dir, stack_name)` → `ResourcePlan` for one stack file.
-- `preview_stacks(project_dir, names)` → plans for the named stacks (all when None).
+- `preview_stacks(project_dir, names)` → plans for the named stacks (all when None); a stack
+  glob that matches no spec of the project is a warning among the plan's diagnostics.
 - `close_event_loops()` before the process exits (the CLI does) keeps stderr clean.
 - Invalid specs/stacks raise `SpecError`, unplaceable models `PlacementError`, before any
   resource is registered. URNs are asserted unique (mocks do not detect duplicates).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from modelfleet.extras import require_for
 from modelfleet.placement import StackPlacement
 from modelfleet.plan import SECRET_PLACEHOLDER, PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
+from modelfleet.selection import unmatched_glob_diagnostics
 from modelfleet.spec import SpecFile, load_specs, spec_paths
 
 PROJECT = "modelfleet"
@@ -182,7 +185,10 @@ def preview_stacks(project_dir: Path, names: list[str] | None = None) -> list[Re
     problems = [problem for stack in stacks for problem in destination_problems(stack)]
     if problems:
         raise SpecError(problems)
+    spec_names = {spec.name for spec in specs}
     placements = [plan_stack(stack, specs) for stack in stacks]  # every stack placeable before any runs
+    placements = [replace(sp, diagnostics=(*unmatched_glob_diagnostics(sp.stack, spec_names), *sp.diagnostics))
+                  for sp in placements]
     if not names:  # every stack of the project: their cloud names must not collide
         collisions = collision_problems(placements)
         if collisions:

@@ -1,7 +1,9 @@
 """`modelfleet validate`: specs, stacks, and placement of every selected model.
 
 Collects every problem across all files before failing (one run shows them all). Paths
-may be spec files, stack files or directories; none = model_specs/ and stacks/.
+may be spec files, stack files or directories; none = model_specs/ and stacks/. The summary
+carries the warnings (placement, overrides no stack uses, stack globs that match no spec of
+the project) and, per validated spec, the stacks it joins (`modelfleet.selection.joins`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from modelfleet.collisions import collision_problems
 from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_layout
 from modelfleet.errors import PlacementError, Problem, SpecError
 from modelfleet.placement import place_stack
+from modelfleet.selection import joins, unmatched_glob_diagnostics
 from modelfleet.spec import SpecFile, load_specs, spec_layout
+from modelfleet.yamlmarks import load_yaml, read_source
 
 
 def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path], list[Problem]]:
@@ -105,7 +109,11 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
         stacks.append(stack)
     if problems:
         raise SpecError(problems)
-    warnings: list[dict[str, str]] = unused_overrides(specs, stacks) if not paths else []
+    warnings: list[dict[str, Any]] = unused_overrides(specs, stacks) if not paths else []
+    names = project_spec_names(project_dir, specs, complete=not paths)
+    for stack in stacks:  # a glob that matches no spec of the project (a typo selects nothing)
+        warnings += [{"stack": stack.stack, "environment": stack.environment, **d.as_dict()}
+                     for d in unmatched_glob_diagnostics(stack, names)]
     placement_errors: list[dict[str, str]] = []
     placed = []
     for stack in stacks:
@@ -120,4 +128,21 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
     collisions = collision_problems(placed)
     if collisions:
         raise SpecError(collisions)
-    return {"specs": len(specs), "stacks": len(stacks), "warnings": warnings}
+    return {"specs": len(specs), "stacks": len(stacks), "warnings": warnings,
+            "joins": joins([spec.name for spec in specs], stacks)}
+
+
+def project_spec_names(project_dir: Path, specs: list[SpecFile], *, complete: bool) -> set[str]:
+    """Every spec name of the project: the loaded specs' when they are all of them, else also the
+    `name:` of each file in model_specs/ (read without validating it)."""
+    names = {spec.name for spec in specs}
+    if complete:
+        return names
+    for path in spec_layout(project_dir / "model_specs", required=False)[0]:
+        try:
+            data, _ = load_yaml(read_source(path), str(path))
+        except SpecError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            names.add(data["name"])
+    return names

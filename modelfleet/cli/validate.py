@@ -26,6 +26,7 @@ def validate_command(
     project_dir: ProjectDir = None,
 ) -> None:
     """Validate model specs and stacks, and that every stack can place its models. Exit 2 when invalid."""
+    from modelfleet.selection import joins_line
     from modelfleet.validate import validate_paths
 
     try:
@@ -44,6 +45,8 @@ def validate_command(
         out(json.dumps({"ok": True, **summary}, indent=2))
     elif fmt == Format.text:
         say(("ok", "green"), f" {summary['specs']} specs, {summary['stacks']} stacks")
+        for entry in summary.get("joins", []):  # which stacks each spec joins, and through which glob
+            say(("joins", "cyan"), " ", joins_line(entry))
         for w in summary["warnings"]:
             say(("warning", "yellow"), " ", diagnostic_line(w["stack"], w["model"], w["field"], w["message"]))
     else:
