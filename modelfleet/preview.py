@@ -38,6 +38,7 @@ from modelfleet.plan import SECRET_PLACEHOLDER, PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
 from modelfleet.selection import unmatched_glob_diagnostics
 from modelfleet.spec import SpecFile, load_specs, spec_paths
+from modelfleet.targets.offers import explain_placements
 
 PROJECT = "modelfleet"
 # the program's pulumi.log lines repeat diagnostics the CLI already shows
@@ -162,7 +163,9 @@ def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacemen
               "models": [p.model for p in sp.placements], "stack_settings": stack.model_dump(mode="json"),
               # every rollout in progress (or aborted): versions, split, bake, rollback wiring
               "rollouts": [p.rollout.as_dict() for p in sp.placements if p.rollout is not None and p.rollout.active],
-              "artifacts": {p.model: p.artifact.as_dict() for p in sp.placements if p.artifact is not None}}
+              "artifacts": {p.model: p.artifact.as_dict() for p in sp.placements if p.artifact is not None},
+              # per model whose machine the catalog chose: which, why, and the offers passed over
+              "placements": explain_placements(sp.placements)}
     return ResourcePlan(stack=stack.stack, platform=stack.platform, environment=stack.environment,
                         resources=tuple(sorted(resources, key=lambda r: r.urn)), diagnostics=sp.diagnostics, outputs=endpoints, config=config)
 

@@ -1,17 +1,24 @@
 """Human and machine views of preview results.
 
 `preview_tree(plan, cost_line)` → a Rich tree: stack → model → resources with GPU,
-replicas and image, then diagnostics. `preview_json(plans)` → DESIGN §5 preview shape.
+replicas, image and instance type, then per model where its weights come from and which
+machine the catalog chose (why, and the nearest cheaper offers passed over), then
+diagnostics. `placement_table(plan)` → the SkyPilot-style candidate table per model
+(`preview --explain-placement`). `preview_json(plans)` → DESIGN §5 preview shape, plus
+`models[]`, `rollouts[]` and `placements[]`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from modelfleet.plan import PlannedResource, ResourcePlan, as_int
+
+PASSED_OVER_SHOWN = 2  # in the tree; the JSON and --explain-placement list more
 
 
 def _serving_signals(spec: dict[str, Any], predictor: dict[str, Any], meta: dict[str, Any]) -> list[str]:
@@ -96,6 +103,7 @@ def _summary(r: PlannedResource) -> str:
     for key in ("instanceType", "vmSize"):
         if key in inputs:
             bits.append(f"{key}={inputs[key]}")
+    bits += _managed_instances(inputs)
     scaling = inputs.get("scalingConfig")
     if isinstance(scaling, dict):
         bits.append(f"nodes={as_int(scaling.get('minSize'))}..{as_int(scaling.get('maxSize'))}")
@@ -124,6 +132,24 @@ def _summary(r: PlannedResource) -> str:
     bits += _serving_signals(spec, predictor, inputs.get("metadata") or {})
     bits += _egress_summary(r.type, spec)
     return "  ".join(bits)
+
+
+def _managed_instances(inputs: dict[str, Any]) -> list[str]:
+    """The instance a SageMaker production variant or an Azure ML deployment runs on, and how many."""
+    found = []
+    for variant in inputs.get("productionVariants") or []:
+        if isinstance(variant, dict) and variant.get("instanceType"):
+            found.append(f"instanceType={variant['instanceType']} ×{as_int(variant.get('initialInstanceCount', 1))}")
+    properties = inputs.get("properties")
+    if isinstance(properties, dict) and properties.get("instanceType"):
+        count = (inputs.get("sku") or {}).get("capacity")
+        found.append(f"instanceType={properties['instanceType']}" + (f" ×{as_int(count)}" if count is not None else ""))
+    return found
+
+
+def placement_line(p: dict[str, Any]) -> str:
+    """Which machine one replica runs on, at what price, and why."""
+    return f"{p['model']}: {p['instance_type']} at {p['price']} — {p['reason']}"
 
 
 def _karpenter_summary(r: PlannedResource) -> list[str]:
@@ -191,6 +217,10 @@ def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
             branch.add(Text(f"secret: {use['env']} ← {use['secret']} ({use['reference']})"))
         for note in weights.get("notes", []):
             branch.add(Text(f"note: {note}"))
+    for placed in plan.config.get("placements") or []:
+        branch = tree.add(Text.assemble(("placement", "blue"), f" {placement_line(placed)}"))
+        for c in [c for c in placed["candidates"] if c["why_not"]][-PASSED_OVER_SHOWN:][::-1]:
+            branch.add(Text(f"passed over {c['instance_type']} (${c['hourly_usd']}/h): {c['why_not']}"))
     for d in plan.diagnostics:
         colour = "red" if d.level == "error" else "yellow"
         tree.add(Text.assemble((d.level, colour), " ", ": ".join(p for p in (d.model, d.field, d.message) if p)))
@@ -211,8 +241,33 @@ def preview_json(plans: list[ResourcePlan], costs: dict[str, dict[str, str]] | N
             "rollouts": plan.config.get("rollouts", []),
             # per model: where the weights come from, how, under which identity, which secrets (references only)
             "models": [{"model": model, **weights} for model, weights in sorted((plan.config.get("artifacts") or {}).items())],
+            # per model whose machine the catalog chose: the choice, the reason, the offers passed over and why
+            "placements": plan.config.get("placements") or [],
         }
         if costs and plan.stack in costs:
             entry["cost"] = costs[plan.stack]
         stacks.append(entry)
     return {"stacks": stacks}
+
+
+def placement_table(plan: ResourcePlan) -> list[Table]:
+    """Per model whose machine the catalog chose: every candidate the choice was made among, in
+    price order — the nearest cheaper offers with why each was passed over, the chosen one, the
+    next fitting ones."""
+    tables = []
+    for placed in plan.config.get("placements") or []:
+        reserve = placed["reserve"]
+        table = Table(title=Text(f"{plan.stack} · {placed['model']} · {placed['platform']} {placed['region']}: needs "
+                                 f"{placed['needs']}"),
+                      caption=Text(f"reserve: {reserve['what']} ({reserve['vcpus']:g} vCPU, {reserve['memory_gib']:g} GiB on "
+                                   f"{placed['instance_type']}); source: {reserve['source'].split('. ')[0]} "
+                                   "(modelfleet/data/system_reserve.json)"),
+                      title_justify="left", caption_justify="left")
+        for column in ("INSTANCE", "GPUS", "vCPUs", "MEM (GiB)", "$/HOUR", "CHOSEN", "WHY NOT"):
+            table.add_column(column, justify="right" if column in ("vCPUs", "MEM (GiB)", "$/HOUR") else "left")
+        for c in placed["candidates"]:
+            gpus = f"{c['gpu_count']}× {c['accelerator']} ({c['gpu_memory_gib']:g} GiB)" if c["accelerator"] else "-"
+            table.add_row(c["instance_type"], gpus, f"{c['vcpus']:g}", f"{c['memory_gib']:g}", c["hourly_usd"],
+                          "✔" if c["chosen"] else "", c["why_not"] or ("" if c["chosen"] else "fits; costs more"))
+        tables.append(table)
+    return tables

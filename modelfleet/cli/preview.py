@@ -20,11 +20,14 @@ from modelfleet.errors import ModelfleetError
 def preview_command(
     stack: StackList = None,
     fmt: Annotated[PreviewFormat, typer.Option("--format", "-f", help="tree or json.")] = PreviewFormat.tree,
+    explain_placement: Annotated[bool, typer.Option(
+        "--explain-placement", help="After each tree, per model the offers its machine was chosen among: the cheaper "
+                                    "ones passed over and why, the chosen one, the next that fit (JSON: placements[]).")] = False,
     project_dir: ProjectDir = None,
 ) -> None:
     """Run the Pulumi program offline under mocks: resources per stack, cost range, diagnostics."""
     from modelfleet.preview import preview_stacks
-    from modelfleet.render_preview import preview_json, preview_tree
+    from modelfleet.render_preview import placement_table, preview_json, preview_tree
 
     try:
         root = project_root(project_dir, specs=True, stacks=True)
@@ -41,6 +44,8 @@ def preview_command(
         c = costs.get(plan.stack)
         line = f"monthly {usd(Decimal(c['monthly_min']))}–{usd(Decimal(c['monthly_max']))}" if c else None
         show(preview_tree(plan, line))
+        for table in placement_table(plan) if explain_placement else []:
+            show(table)
 
 
 def _cost_ranges(plans: list) -> dict[str, dict[str, str]]:

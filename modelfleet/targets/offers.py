@@ -17,15 +17,23 @@ None when that table carries no spot data there (the EC2 GPU snapshot, sizes pri
 Azure ML SKU table). With spot asked for, shapes
 with no spot market are passed over; when every fitting shape lacks one, that is an error on
 the model's `spot` field naming the shapes that have a spot market.
+
+`explain_choice(offer, spec, spot)` says why an offer was chosen: the requirement, the platform
+reserve that applies (modelfleet/data/system_reserve.json, with its source), and a price-ordered
+table — the nearest cheaper offers passed over, each with why, the chosen one, the next fitting
+ones — as SkyPilot's optimizer prints its candidates. Preview shows it per model.
 """
 
 from __future__ import annotations
 
-from modelfleet.catalog import Catalog, Offer, load_catalog
-from modelfleet.catalog.catalog import price_key
-from modelfleet.catalog.offers import SPOT_PLATFORMS
+from collections.abc import Iterable
+from typing import Any
+
+from modelfleet.catalog import Catalog, Offer, Requirement, load_catalog
+from modelfleet.catalog.catalog import normalize, price_key
+from modelfleet.catalog.offers import SPOT_PLATFORMS, amount, reserves, system_reserve, why_not
 from modelfleet.environment import AnyStack
-from modelfleet.placed import requirement_of
+from modelfleet.placed import Placement, requirement_of
 from modelfleet.plan import Diagnostic
 from modelfleet.spec import ModelSpec
 
@@ -104,3 +112,68 @@ def _with_spot_market(spec: ModelSpec, stack: AnyStack, catalog: Catalog, cheape
         "resources.accelerator to one of those sizes' GPUs, or deploy from a region where the size is sold as spot "
         f"(`modelfleet catalog --platform {'aks' if cheapest.platform == 'azure' else 'eks'} --accelerator "
         f"{spec.resources.accelerator.label if spec.resources.accelerator else 'GPU'}` lists spot prices per region)")]
+
+
+# --- why this instance ------------------------------------------------------------------------------
+
+WHERE = {"ec2": "EC2 instance types for EKS nodes", "sagemaker": "SageMaker endpoint instance types",
+         "azure": "VM sizes for AKS nodes", "azureml": "Azure ML managed online endpoint VM sizes"}
+
+
+def _row(offer: Offer, spot: bool, *, chosen: bool = False, why_not: str | None = None) -> dict[str, Any]:
+    return {"instance_type": offer.instance_type, "accelerator": offer.accelerator, "gpu_count": offer.gpu_count,
+            "gpu_memory_gib": offer.gpu_memory_gib, "vcpus": offer.vcpus, "memory_gib": offer.memory_gib,
+            "hourly_usd": str(offer.hourly(spot)), "chosen": chosen, "fits": why_not is None, "why_not": why_not}
+
+
+def _needs(req: Requirement) -> str:
+    if req.gpu_count == 0:
+        gpu = "no GPU"
+    elif req.accelerator:
+        gpu = f"{req.gpu_count}×{req.accelerator}"
+    else:
+        gpu = f"{req.gpu_count}×GPU ≥{req.min_gpu_memory_gib:g} GiB"
+    return f"{gpu}, {req.vcpus:g} vCPU, {req.memory_gib:g} GiB"
+
+
+def explain_choice(offer: Offer, spec: ModelSpec, spot: bool, *, rejected: int = 5, above: int = 2) -> dict[str, Any]:
+    """Why `offer` serves one replica of `spec`: the requirement, the platform reserve (with its
+    source), and a price-ordered table of the nearest cheaper offers passed over (with why) and
+    the next fitting ones — the offers a reviewer would ask about."""
+    catalog = load_catalog()
+    req = normalize(requirement_of(spec))
+    use_spot = spot and offer.platform in SPOT_PLATFORMS
+    pool = sorted((o for o in catalog.offers(offer.platform, offer.region) if req.gpu_count == 0 or o.accelerator),
+                  key=lambda o: price_key(o, use_spot))
+    at = next((i for i, o in enumerate(pool) if o.instance_type == offer.instance_type), len(pool))
+    passed_over = []
+    for o in pool[:at]:
+        reasons = why_not(o, req)
+        if not reasons and use_spot and spot_market(o, catalog) is False:
+            reasons = [f"not sold as spot in {o.region}"]
+        if not reasons:  # same price: the tie-break (fewer GPUs, fewer vCPUs, name) chose
+            reasons = ["same price; ties go to fewer GPUs, then fewer vCPUs, then the name"]
+        passed_over.append(_row(o, use_spot, why_not="; ".join(reasons)))
+    next_fitting = [o for o in pool[at + 1:] if not why_not(o, req)][:above]
+    reserve = reserves()[offer.platform]
+    reserved_cpu, reserved_memory = system_reserve(offer)
+    fitting = sum(1 for o in pool if not why_not(o, req))
+    price = f"${offer.hourly(use_spot)}/h{' spot' if use_spot else ''}"
+    where = WHERE.get(offer.platform, "offers")
+    among = f"the cheapest of {fitting} {where}" if fitting > 1 else f"the only one of the {where}"
+    reason = (f"{among} in {offer.region} that fit one replica ({_needs(req)}) after {reserve.label} "
+              f"({amount(reserved_cpu)} vCPU, {amount(reserved_memory)} GiB on {offer.instance_type})")
+    return {"model": spec.name, "platform": offer.platform, "region": offer.region, "instance_type": offer.instance_type,
+            "hourly_usd": str(offer.hourly(use_spot)), "spot": use_spot, "price": price, "needs": _needs(req), "reason": reason,
+            "reserve": {"what": reserve.label, "vcpus": round(reserved_cpu, 4), "memory_gib": round(reserved_memory, 4),
+                        "source": reserve.source},
+            "candidates": [*(passed_over[-rejected:] if rejected else []), _row(offer, use_spot, chosen=True),
+                           *(_row(o, use_spot) for o in next_fitting)]}
+
+
+def explain_placements(placements: Iterable[Placement]) -> list[dict[str, Any]]:
+    """`explain_choice` for every placement whose machine the catalog chose (SageMaker and Azure ML
+    instances, EKS/AKS GPU node sizes); on-prem nodes and general-purpose node pools are not chosen."""
+    return [explain_choice(p.offer, p.spec, p.shape.spot if p.shape is not None else False)
+            for p in placements
+            if p.offer is not None and (p.shape is not None or p.target in ("sagemaker", "azureml"))]
