@@ -45,3 +45,22 @@ def test_an_unknown_platform_suggests_the_closest(project: Path) -> None:
     [problem] = json.loads(RUNNER.invoke(app, ["validate", "-f", "json", "--project-dir", str(project)]).stdout)["problems"]
     assert problem["value"] == "kubernets" and problem["allowed"] == "kubernetes, sagemaker, azureml"
     assert problem["fix"] == "did you mean 'kubernetes'?"
+
+
+def test_money_reads_the_same_in_preview_and_cost() -> None:
+    """Thousands separators and cents everywhere a person reads a monthly figure ($23,066.14)."""
+    [stack] = json.loads(RUNNER.invoke(app, ["cost", "--stack", "eks-prod", "-f", "json"]).stdout)["stacks"]
+    low, high = (f"${float(stack[k]):,.2f}" for k in ("monthly_min", "monthly_max"))
+    assert "," in high
+    preview = RUNNER.invoke(app, ["preview", "--stack", "eks-prod"]).stdout.splitlines()[0]
+    assert f"monthly {low}–{high}" in preview, preview
+    cost = RUNNER.invoke(app, ["cost", "--stack", "eks-prod"]).stdout
+    assert low in cost and high in cost
+
+
+def test_readme_walks_through_adding_a_model() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Adding a model"):readme.index("## Commands")]
+    for step in ("modelfleet validate", "joins", "modelfleet preview", "modelfleet cost --diff", "modelfleet pr --base",
+                 "modelfleet promote", "prod stacks included", "!fraud-lgbm", "min_replicas` ≥ 2", ".venv/bin"):
+        assert step in section, step
