@@ -9,7 +9,9 @@ Contract:
 * The verdicts are the ones `pulumi preview --policy-pack policies` gives for the same
   resources and config (tests prove it against the real wrappers in `policies/pack.py`).
 * `CheckReport.to_json()` is the DESIGN §5 shape
-  `{"rules_evaluated", "violations": [{"rule", "level", "stack", "resource", "message"}]}`;
+  `{"rules_evaluated", "violations": [{"rule", "level", "stack", "resource", "message"}]}`, plus
+  `"rollouts"`: every rollout in progress (the preview's rollout entry with its `stack`, and its
+  second slot's cost once `with_rollout_costs` added it), also listed by the other formats;
   `list_rules_json()` is the `--list-rules` shape; `exit_code` is 1 on any mandatory violation.
 """
 
@@ -30,6 +32,7 @@ from rich.text import Text
 
 from modelfleet.errors import ModelfleetError
 from modelfleet.plan import ResourcePlan
+from modelfleet.render_preview import rollout_line
 
 ViolationLevel = Literal["mandatory", "advisory"]
 FORMATS = ("table", "json", "github", "markdown")
@@ -56,13 +59,18 @@ class CheckReport:
     violations: list[Violation] = field(default_factory=list)
     rules: list[tuple[str, str]] = field(default_factory=list)
     stacks: list[str] = field(default_factory=list)
+    rollouts: list[dict[str, Any]] = field(default_factory=list)  # each rollout in progress, with its "stack"
 
     @property
     def mandatory(self) -> list[Violation]:
         return [v for v in self.violations if v.level == "mandatory"]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rules_evaluated": self.rules_evaluated, "violations": [asdict(v) for v in self.violations]}
+        return {"rules_evaluated": self.rules_evaluated, "violations": [asdict(v) for v in self.violations],
+                "rollouts": self.rollouts}
+
+    def rollout_lines(self) -> list[str]:
+        return [f"{r['stack']}: {rollout_line(r)}" for r in self.rollouts]
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, sort_keys=False)
@@ -74,6 +82,7 @@ class CheckReport:
             kind = "error" if v.level == "mandatory" else "warning"
             title = _gh_escape(f"{v.rule} {v.stack}/{v.resource}", prop=True)
             lines.append(f"::{kind} title={title}::{_gh_escape(v.message)}")
+        lines += [f"::notice title=rollout in progress::{_gh_escape(line)}" for line in self.rollout_lines()]
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -85,6 +94,8 @@ class CheckReport:
                 icon = "❌" if v.level == "mandatory" else "⚠️"
                 cells = [icon, v.rule, v.stack, f"`{v.resource}`", v.message]
                 out.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+        if self.rollouts:
+            out += ["", "Rollouts in progress:", ""] + ["- " + line.replace("|", "\\|") for line in self.rollout_lines()]
         return "\n".join(out)
 
     def to_table(self) -> Table:
@@ -94,6 +105,14 @@ class CheckReport:
         for v in self.violations:
             style = "red" if v.level == "mandatory" else "yellow"
             table.add_row(v.rule, Text(v.level, style=style), Text(v.stack), Text(v.resource), Text(v.message))
+        return table
+
+    def rollouts_table(self) -> Table:
+        table = Table(title="rollouts in progress")
+        table.add_column("stack")
+        table.add_column("rollout", overflow="fold")
+        for r in self.rollouts:
+            table.add_row(Text(r["stack"]), Text(rollout_line(r)))
         return table
 
     def rules_table(self) -> Table:
@@ -129,6 +148,8 @@ class CheckReport:
             console = console or Console()
             console.print(self.rules_table())
             console.print(self.to_table())
+            if self.rollouts:
+                console.print(self.rollouts_table())
             return None
         raise PolicyConfigError(f"Unknown format {fmt!r}. To fix: use one of {', '.join(FORMATS)}.")
 
@@ -208,11 +229,23 @@ def run_checks(plans: Iterable[ResourcePlan], config_dir: Path) -> CheckReport:
     evaluated: dict[str, str] = {}
     violations: list[Violation] = []
     stacks: list[str] = []
-    for plan in plans:
+    plans_seen = list(plans)
+    for plan in plans_seen:
         stacks.append(plan.stack)
         pack_config = load_pack_config(Path(config_dir) / f"{policy_environment(plan)}.json")
         violations += _check_plan(plan, pack_config, rules_pkg.RULES, resolve, evaluated)
-    return CheckReport(len(evaluated), violations, sorted(evaluated.items()), stacks)
+    rollouts = [{"stack": plan.stack, **r} for plan in plans_seen for r in plan.config.get("rollouts") or []]
+    return CheckReport(len(evaluated), violations, sorted(evaluated.items()), stacks, rollouts)
+
+
+def with_rollout_costs(report: CheckReport, plans: Iterable[ResourcePlan]) -> CheckReport:
+    """The report's rollouts, each with its second slot's cost (`second_slot`) from the cost engine."""
+    from modelfleet.cost import estimate_plan
+    from modelfleet.cost.report_json import second_slot_json
+
+    slots = {(plan.stack, r.model): second_slot_json(r) for plan in plans for r in estimate_plan(plan).rollouts}
+    report.rollouts = [{**r, "second_slot": slots.get((r["stack"], r["model"]))} for r in report.rollouts]
+    return report
 
 
 def list_rules_json(config_dir: Path | None = None) -> list[dict[str, Any]]:

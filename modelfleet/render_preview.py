@@ -6,6 +6,8 @@ machine the catalog chose (why, and the nearest cheaper offers passed over), the
 diagnostics. `placement_table(plan)` → the SkyPilot-style candidate table per model
 (`preview --explain-placement`). `preview_json(plans)` → DESIGN §5 preview shape, plus
 `models[]`, `rollouts[]` and `placements[]`.
+Each rollout in progress shows its versions, traffic split, bake time, rollback conditions
+("none" when empty) and wiring, and — given the cost estimate — its second slot's cost.
 """
 
 from __future__ import annotations
@@ -167,23 +169,40 @@ def _karpenter_summary(r: PlannedResource) -> list[str]:
             "scaled by Karpenter"]
 
 
+def second_slot_words(slot: dict[str, Any] | None) -> str:
+    """The second slot's monthly cost (and one-off overlap) from its cost JSON; "" when unpriced."""
+    if not slot:
+        return ""
+    words = f"second slot +${slot['monthly_min']} – ${slot['monthly_max']}/month (expected ${slot['monthly_expected']})"
+    overlap = slot.get("overlap_per_update")
+    if overlap:
+        words += f", one-off ${overlap['min']} – ${overlap['max']} per update ({overlap['hours']} h overlap)"
+    return words
+
+
 def rollout_line(r: dict[str, Any]) -> str:
-    """A rollout in progress: versions, traffic split, bake time, what rolls it back and how."""
+    """A rollout in progress: versions, traffic split, bake time, what rolls it back and how, the second slot's cost."""
     split = ", ".join(f"{version} {share}%" for version, share in r["traffic"].items())
     mirror = r.get("mirror") or {}
     line = f"{r['model']} {r['stable_version']} → {r['new_version']} ({r['strategy']}, {r['phase'].replace('_', ' ')}): {split}"
     if mirror:
         line += " (mirrored: " + ", ".join(f"{v} {share}%" for v, share in mirror.items()) + ")"
-    line += f"; bake {r['bake_minutes']} min; rollback on {', '.join(r['rollback_on']) or 'nothing'}"
+    line += f"; bake {r['bake_minutes']} min; rollback on {', '.join(r['rollback_on']) or 'none'}"
     rollback = r.get("rollback")
     if rollback:
         line += f" — {'automatic' if rollback['automatic'] else 'NOT automatic'}: {rollback['by']}"
-    if r.get("extra_monthly_usd") is not None:
-        line += f"; second slot ${r['extra_monthly_usd']}/month"
+    cost = second_slot_words(r.get("second_slot"))
+    if cost:
+        line += f"; {cost}"
     return line
 
 
-def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
+def with_second_slots(rollouts: list[dict[str, Any]], slots: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The plan's rollout entries, each with its `second_slot` cost (by model) when priced."""
+    return [{**r, "second_slot": (slots or {}).get(r["model"])} if slots is not None else dict(r) for r in rollouts]
+
+
+def preview_tree(plan: ResourcePlan, cost_line: str | None = None, second_slots: dict[str, dict[str, Any]] | None = None) -> Tree:
     """Labels are `Text`, never markup: user values (names, messages) print as written."""
     title = Text.assemble((plan.stack, "bold"), f"  platform={plan.platform}  environment={plan.environment}  "
                           f"resources={len(plan.resources)}")
@@ -207,7 +226,7 @@ def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
         place(r)
     for model, url in sorted(plan.outputs.items()):
         tree.add(Text.assemble(("endpoint", "green"), f" {model}: {url}"))
-    for rollout in plan.config.get("rollouts", []):
+    for rollout in with_second_slots(plan.config.get("rollouts", []), second_slots):
         tree.add(Text.assemble(("rollout", "magenta"), f" {rollout_line(rollout)}"))
     for model, weights in sorted((plan.config.get("artifacts") or {}).items()):
         # plain Text: URIs and references are user input, never Rich markup
@@ -227,7 +246,9 @@ def preview_tree(plan: ResourcePlan, cost_line: str | None = None) -> Tree:
     return tree
 
 
-def preview_json(plans: list[ResourcePlan], costs: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+def preview_json(plans: list[ResourcePlan], costs: dict[str, dict[str, str]] | None = None,
+                 second_slots: dict[str, dict[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """`second_slots`: stack → model → the second slot's cost JSON (`cost.report_json.second_slot_json`)."""
     stacks = []
     for plan in plans:
         entry = {
@@ -238,7 +259,8 @@ def preview_json(plans: list[ResourcePlan], costs: dict[str, dict[str, str]] | N
                            "options": r.options} for r in plan.resources],
             "diagnostics": [d.as_dict() for d in plan.diagnostics],
             "endpoints": dict(sorted(plan.outputs.items())),
-            "rollouts": plan.config.get("rollouts", []),
+            "rollouts": with_second_slots(plan.config.get("rollouts", []),
+                                          None if second_slots is None else second_slots.get(plan.stack, {})),
             # per model: where the weights come from, how, under which identity, which secrets (references only)
             "models": [{"model": model, **weights} for model, weights in sorted((plan.config.get("artifacts") or {}).items())],
             # per model whose machine the catalog chose: the choice, the reason, the offers passed over and why

@@ -143,7 +143,7 @@ def _failing_report(tmp_path: Path) -> CheckReport:
 
 def test_json_output_has_the_documented_shape(tmp_path: Path) -> None:
     data = json.loads(_failing_report(tmp_path).to_json())
-    assert set(data) == {"rules_evaluated", "violations"}
+    assert set(data) == {"rules_evaluated", "violations", "rollouts"}  # rollouts in progress: an extra key (DESIGN §5)
     assert data["rules_evaluated"] == len(RULES)
     assert data["violations"], "the ECR fixture must produce violations"
     for v in data["violations"]:

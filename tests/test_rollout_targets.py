@@ -9,6 +9,7 @@ and what rolls the new version back (and whether automatically). The stack files
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,93 @@ def test_kserve_standard_mode_canary_is_an_error_naming_what_works(tmp_path):
     stack = parse_stack(BASES["ks"] + STATES["progress"], "stacks/Pulumi.ks.yaml")
     [error] = [d for d in place_stack(stack, [spec]).errors if d.field == "rollout.strategy"]
     assert "Serverless" in error.message and "RawDeployment" in error.message and "To fix" in error.message
+
+
+# --- cost: both slots while a rollout runs, one after promote ------------------------------
+
+def model_cost(plan: ResourcePlan):
+    from modelfleet.cost import estimate_plan
+
+    estimate = estimate_plan(plan)
+    return estimate.model("llama3-8b-chat"), estimate.rollouts
+
+
+def test_azureml_rollout_costs_both_deployments_and_one_after_promote(plans):
+    progress, [rollout] = model_cost(plans["aml-progress"])
+    promoted, none = model_cost(plans["aml-promoted"])
+    assert none == [], "after promote there is no rollout and no second slot"
+    slots = {c.slot: c for c in progress.components if c.unit_price}
+    assert set(slots) == {"stable", "new"}, "one priced deployment per version"
+    assert progress.monthly_min == slots["stable"].monthly_min + slots["new"].monthly_min
+    assert rollout.extra_min == slots["new"].monthly_min > 0 and rollout.extra_max == slots["new"].monthly_max
+    assert (promoted.monthly_min, promoted.monthly_max) == (progress.monthly_min - rollout.extra_min,
+                                                            progress.monthly_max - rollout.extra_max), "one slot remains"
+    aborted, [kept] = model_cost(plans["aml-aborted"])
+    assert kept.phase == "aborted" and kept.extra_min == kept.extra_max == aborted.monthly_min - promoted.monthly_min, \
+        "an aborted version keeps one instance: that is its second slot"
+
+
+def test_kserve_canary_costs_both_revisions_and_one_after_promote(plans):
+    none, _ = model_cost(plans["ks-none"])
+    progress, [rollout] = model_cost(plans["ks-progress"])
+    promoted, after = model_cost(plans["ks-promoted"])
+    revisions = sorted(c.slot for c in progress.components if c.unit_price)
+    assert revisions == ["new", "stable"], "the last rolled-out revision and the canary revision each keep their replicas"
+    assert progress.monthly_min == 2 * none.monthly_min and progress.monthly_max == 2 * none.monthly_max
+    assert (rollout.extra_min, rollout.extra_max) == (none.monthly_min, none.monthly_max)
+    assert after == [] and (promoted.monthly_min, promoted.monthly_max) == (none.monthly_min, none.monthly_max)
+
+
+def test_sagemaker_second_fleet_is_a_one_off_overlap_not_a_monthly_cost(plans):
+    from modelfleet.cost.model import HOURS_PER_MONTH, money
+
+    progress, [rollout] = model_cost(plans["sm-progress"])
+    promoted, after = model_cost(plans["sm-promoted"])
+    assert after == [] and progress.monthly_max == promoted.monthly_max, \
+        "SageMaker terminates the stable fleet when the update ends: one fleet a month either way"
+    assert rollout.extra_min == rollout.extra_max == 0
+    [steps] = [r["traffic_steps"] for r in rollouts(plans["sm-progress"])]
+    hours = sum(s["bake_minutes"] for s in steps) / 60 + 10 / 60  # every bake plus the termination wait (one bake)
+    assert rollout.overlap_hours == money(Decimal(str(hours)))
+    assert rollout.overlap_max == money(progress.monthly_max * rollout.overlap_hours / HOURS_PER_MONTH) > 0
+
+
+def test_a_second_slot_on_a_cloud_cluster_adds_the_nodes_its_min_replicas_need():
+    from modelfleet.cost.attribution import _second_slot_nodes
+    from modelfleet.cost.nodepools import NodePool
+    from modelfleet.cost.workloads import Workload
+    from modelfleet.plan import PlannedResource
+
+    node = PlannedResource("urn:pool", "aws:eks/nodeGroup:NodeGroup", "pool", "", True, {})
+    isvc = PlannedResource("urn:isvc", ISVC, "chat", "", True, {})
+    pool = NodePool(node, "Node instance-hours (g6.xlarge, on-demand)", Decimal("0.8"), "catalog", Decimal(2), Decimal(6), 1,
+                    None, "L4", None)
+    stable = Workload(isvc, "chat", 1, "L4", None, Decimal(2), Decimal(4), "predictor", slot="stable")
+    canary = Workload(isvc, "chat", 1, "L4", None, Decimal(2), Decimal(4), "predictor", slot="new")
+    [extra] = _second_slot_nodes(pool, [stable, canary])
+    assert (extra.slot, extra.quantity_min, extra.quantity_max) == ("new", 2 * Decimal(730), 0), \
+        "two nodes beyond the pool's minimum at min; the pool's max already bounds both slots"
+    assert _second_slot_nodes(pool, [stable]) == [], "no second slot, no extra nodes"
+
+
+def test_preview_and_check_show_each_rollout_with_its_second_slot_cost(plans):
+    from modelfleet.check import run_checks, with_rollout_costs
+    from modelfleet.cli.preview import _cost_ranges
+    from modelfleet.render_preview import preview_json, rollout_line
+
+    chosen = [plans["aml-progress"], plans["ks-none"], plans["sm-progress"]]
+    costs, slots = _cost_ranges(chosen)
+    by_stack = {s["stack"]: s["rollouts"] for s in preview_json(chosen, costs, slots)["stacks"]}
+    assert by_stack["ks-none"] == []
+    [aml] = by_stack["aml-progress"]
+    assert aml["versions"] == ["1.3.2", "1.4.0"] and aml["bake_minutes"] == 10 and aml["rollback_on"]
+    assert aml["second_slot"]["monthly_min"] == "4672.00" and aml["second_slot"]["overlap_per_update"] is None
+    [sm] = by_stack["sm-progress"]
+    assert sm["second_slot"]["monthly_max"] == "0.00" and sm["second_slot"]["overlap_per_update"]["hours"] == "0.5"
+    line = rollout_line(aml)
+    assert "1.3.2 → 1.4.0" in line and "bake 10 min" in line and "second slot +$4672.00" in line
+    assert "rollback on none" in rollout_line({**aml, "rollback_on": []})
+    report = with_rollout_costs(run_checks(chosen, ROOT / "policies" / "config"), chosen)
+    assert [(r["stack"], r["model"]) for r in report.as_dict()["rollouts"]] == [("aml-progress", "llama3-8b-chat"),
+                                                                                ("sm-progress", "llama3-8b-chat")]
+    assert "second slot" in report.to_markdown() and "rollout in progress" in report.to_github()

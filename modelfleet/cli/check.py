@@ -35,7 +35,7 @@ def check_command(
     project_dir: ProjectDir = None,
 ) -> None:
     """Run the policy pack over each stack's offline plan; exit 1 on a mandatory violation."""
-    from modelfleet.check import exit_code, list_rules_json, rules_table, run_checks
+    from modelfleet.check import exit_code, list_rules_json, rules_table, run_checks, with_rollout_costs
 
     fmt_value = CheckFormat(fmt).value
     try:
@@ -58,12 +58,14 @@ def check_command(
                 _nothing(fmt_value, f"nothing to check: no spec, stack or policy changed since {changed_since}")
                 raise typer.Exit(0)
         plans = preview_stacks(root, names)
-        report = run_checks(plans, config_dir)
+        report = with_rollout_costs(run_checks(plans, config_dir), plans)
     except ModelfleetError as e:
         raise fail(e, fmt_value) from e
     if fmt_value == "table":
         show(report.rules_table())
         show(report.to_table())
+        if report.rollouts:
+            show(report.rollouts_table())
     else:
         out(report.render(fmt_value) or "")
     raise typer.Exit(exit_code(report))

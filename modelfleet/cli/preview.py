@@ -34,26 +34,29 @@ def preview_command(
         plans = preview_stacks(root, stack_names(root, stack))
     except ModelfleetError as e:
         raise fail(e, fmt.value) from e
-    costs = _cost_ranges(plans)
+    costs, slots = _cost_ranges(plans)
     if fmt == PreviewFormat.json:
-        out(json.dumps(preview_json(plans, costs), indent=2, sort_keys=False))
+        out(json.dumps(preview_json(plans, costs, slots), indent=2, sort_keys=False))
         return
     from modelfleet.cost.report_text import usd
 
     for plan in plans:
         c = costs.get(plan.stack)
         line = f"monthly {usd(Decimal(c['monthly_min']))}–{usd(Decimal(c['monthly_max']))}" if c else None
-        show(preview_tree(plan, line))
+        show(preview_tree(plan, line, slots.get(plan.stack)))
         for table in placement_table(plan) if explain_placement else []:
             show(table)
 
 
-def _cost_ranges(plans: list) -> dict[str, dict[str, str]]:
-    """Monthly min/max per stack as decimal strings (the JSON contract for money)."""
+def _cost_ranges(plans: list) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict]]]:
+    """Monthly min/max per stack as decimal strings (the JSON contract for money), and per stack
+    and model the second slot's cost of each rollout in progress."""
     from modelfleet.cost import estimate_plan
+    from modelfleet.cost.report_json import second_slot_json
 
-    out = {}
+    out, slots = {}, {}
     for plan in plans:
         est = estimate_plan(plan)
         out[plan.stack] = {"monthly_min": str(est.monthly_min), "monthly_max": str(est.monthly_max)}
-    return out
+        slots[plan.stack] = {r.model: second_slot_json(r) for r in est.rollouts}
+    return out, slots

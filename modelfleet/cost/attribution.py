@@ -8,6 +8,8 @@ Contract: `attribute_pools(pools, workloads, ctx)` → components.
   replica × max replicas) ÷ the pool's total peak GPUs; the last model takes the remainder,
   so shares sum to exactly 1 and no cent is lost or invented.
 - A pool no GPU workload selects (system/CPU pools) is stack-level: `model=None`.
+- A second slot during a rollout (`Workload.slot == "new"`) adds the nodes its min replicas need
+  beyond the pool's minimum, to min and expected (`_second_slot_nodes`).
 - Expected nodes: min nodes without a usage file; with one, enough nodes for the expected
   GPUs (Σ GPUs × expected replicas, rounded up to whole nodes), within the pool's bounds.
 """
@@ -18,8 +20,9 @@ from collections import defaultdict
 from decimal import ROUND_CEILING, Decimal
 
 from modelfleet.cost.context import Context
-from modelfleet.cost.model import HOURS_PER_MONTH, Component
+from modelfleet.cost.model import HOURS_PER_MONTH, ZERO, Component
 from modelfleet.cost.nodepools import NodePool
+from modelfleet.cost.rollouts import NEW
 from modelfleet.cost.workloads import Workload
 
 
@@ -64,12 +67,39 @@ def _component(pool: NodePool, model: str | None, share: Decimal | None, expecte
                      note=note)
 
 
+def _second_slot_nodes(pool: NodePool, users: list[Workload]) -> list[Component]:
+    """Nodes the pool needs beyond its minimum for second-slot pods (a KServe canary revision at its
+    min replicas): the pool's bounds were sized for one slot, so its autoscaler adds them. Each
+    new-slot workload takes the nodes its GPUs add, in order. They count in min and expected; max
+    is unchanged, because the pool's max bounds both slots together (already in the pool's line)."""
+    if pool.gpus_per_node <= 0:
+        return []
+    gpus = sum((w.gpus * w.min_replicas for w in users if w.slot != NEW), Decimal(0))
+    floor = max(pool.min_nodes, (gpus / pool.gpus_per_node).to_integral_value(rounding=ROUND_CEILING))
+    out = []
+    for w in users:
+        if w.slot != NEW or w.model is None:
+            continue
+        gpus += w.gpus * w.min_replicas
+        need = min((gpus / pool.gpus_per_node).to_integral_value(rounding=ROUND_CEILING), pool.max_nodes)
+        extra = max(need - floor, Decimal(0))
+        floor += extra
+        if extra:
+            r = pool.resource
+            out.append(Component(r.type, r.name, f"second slot: {pool.description}", "instance-hours", pool.unit_price,
+                                 extra * HOURS_PER_MONTH, ZERO, extra * HOURS_PER_MONTH, pool.price_source, model=w.model,
+                                 note=f"{extra} node(s) beyond the pool's minimum for the {w.resource.name} second slot at "
+                                      f"{w.min_replicas} replica(s); the pool's max bounds both slots", slot=NEW))
+    return out
+
+
 def attribute_pools(pools: list[NodePool], workloads: list[Workload], ctx: Context) -> list[Component]:
     out: list[Component] = []
     selectors = _Selectors(workloads)
     for pool in pools:
         bounds = f"nodes {pool.min_nodes}..{pool.max_nodes}"
         users = selectors.users(pool)
+        out.extend(_second_slot_nodes(pool, users))
         expected = _expected_nodes(pool, users, ctx)
         if pool.model is not None:
             out.append(_component(pool, pool.model, None, expected, f"{bounds}; pool dedicated to {pool.model}"))

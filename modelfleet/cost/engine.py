@@ -6,6 +6,8 @@ free / unpriced); node pools are then split over models by GPU share
 (`attribution.attribute_pools`). Components without a model go to the stack's shared
 bucket. `averages` maps model → average replicas for the plan's environment (from a usage
 file); without it, expected = min. The budget is `stack_settings.budget.monthly_usd`.
+Each rollout the plan records gets the cost of its second slot (`rollouts.rollout_costs`);
+the totals already include both slots while they run.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from modelfleet.cost.context import Context, dec, dig
 from modelfleet.cost.model import FROM_USAGE_FILE, NO_USAGE_FILE, SHARED, Component, Free, ModelCost, StackCost, Unpriced
 from modelfleet.cost.nodepools import NodePool
 from modelfleet.cost.registry import classify
+from modelfleet.cost.rollouts import assign_slots, rollout_costs, rollouts_by_model, version_of
 from modelfleet.cost.workloads import Workload
 from modelfleet.plan import ResourcePlan
 
@@ -32,7 +35,7 @@ def estimate_plan(plan: ResourcePlan, averages: Mapping[str, Decimal] | None = N
                   catalog: Catalog | None = None) -> StackCost:
     """Price one stack's plan. See the module docstring for the rules."""
     ctx = Context(plan, catalog or load_catalog(), averages)
-    components: list[Component] = []
+    found: list[tuple[Component, str | None]] = []
     pools: list[NodePool] = []
     loads: list[Workload] = []
     unpriced: list[Unpriced] = []
@@ -40,7 +43,7 @@ def estimate_plan(plan: ResourcePlan, averages: Mapping[str, Decimal] | None = N
     for resource in plan.resources:
         for item in classify(resource, ctx):
             if isinstance(item, Component):
-                components.append(item)
+                found.append((item, version_of(resource)))
             elif isinstance(item, NodePool):
                 pools.append(item)
             elif isinstance(item, Workload):
@@ -49,6 +52,8 @@ def estimate_plan(plan: ResourcePlan, averages: Mapping[str, Decimal] | None = N
                 unpriced.append(item)
             else:
                 free.append(item)
+    rollouts = rollouts_by_model(plan)
+    components = assign_slots(found, rollouts)
     components.extend(attribute_pools(pools, loads, ctx))
 
     by_model: dict[str, ModelCost] = {m: ModelCost(m) for m in ctx.models}
@@ -67,7 +72,8 @@ def estimate_plan(plan: ResourcePlan, averages: Mapping[str, Decimal] | None = N
     models = sorted(by_model.values(), key=lambda m: (order.get(m.model, len(order)), m.model))
     return StackCost(stack=plan.stack, platform=plan.platform, environment=plan.environment, target=ctx.target,
                      models=models, shared=shared, unpriced=unpriced, free=free, budget=_budget(plan),
-                     expected_basis=NO_USAGE_FILE if averages is None else FROM_USAGE_FILE)
+                     expected_basis=NO_USAGE_FILE if averages is None else FROM_USAGE_FILE,
+                     rollouts=rollout_costs(plan, by_model))
 
 
 def _explain_empty(by_model: dict[str, ModelCost], loads: list[Workload], ctx: Context) -> None:

@@ -57,6 +57,7 @@ class Component:
     usage_based: bool = False
     share: Decimal | None = None  # fraction of a shared node pool attributed to `model`
     note: str = ""
+    slot: str | None = None  # during a rollout: "stable" or "new" (the second slot); None = not version-specific
 
     def _monthly(self, quantity: Decimal | None) -> Decimal:
         if self.usage_based or self.unit_price is None or quantity is None:
@@ -123,6 +124,28 @@ class ModelCost:
         return [c for c in self.components if c.usage_based]
 
 
+@dataclass(frozen=True)
+class RolloutCost:
+    """What a rollout in progress (or aborted) adds to a model's monthly cost: its second slot.
+
+    `extra_*` is monthly (the second slot runs until promote or abort); `overlap_*` is a one-off per
+    update when the platform runs the second slot only while it shifts traffic (`overlap_hours`)."""
+
+    model: str
+    stable_version: str | None
+    new_version: str | None
+    strategy: str
+    phase: str
+    extra_min: Decimal
+    extra_expected: Decimal
+    extra_max: Decimal
+    basis: str
+    overlap_hours: Decimal | None = None
+    overlap_min: Decimal | None = None
+    overlap_expected: Decimal | None = None
+    overlap_max: Decimal | None = None
+
+
 @dataclass
 class StackCost:
     """The estimate of one stack. `models` excludes the shared bucket, which `shared` holds.
@@ -138,6 +161,7 @@ class StackCost:
     free: list[Free]
     budget: Decimal | None
     expected_basis: str = NO_USAGE_FILE
+    rollouts: list[RolloutCost] = field(default_factory=list)
 
     def _all(self) -> list[ModelCost]:
         return [*self.models, self.shared]

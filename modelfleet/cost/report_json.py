@@ -7,7 +7,10 @@ stable. Shape:
 {"currency": "USD", "stacks": [{"stack", "monthly_min", "monthly_expected", "monthly_max",
   "budget", "models": [{"model", "monthly_min", "monthly_expected", "monthly_max",
   "components": [{"resource", "name", "unit", "unit_price", "quantity_min", "quantity_max",
-  "price_source", ...}]}], "unpriced": [{"type", "name", "reason"}]}], "diff": null | {...}}
+  "price_source", ...}]}], "unpriced": [{"type", "name", "reason"}],
+  "rollouts": [{"model", "stable_version", "new_version", "strategy", "phase", "second_slot":
+  {"monthly_min", "monthly_expected", "monthly_max", "overlap_per_update": null | {"hours", "min",
+  "expected", "max"}, "basis"}}]}], "diff": null | {...}}
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from modelfleet.cost.diff import Change, Diff, percent
-from modelfleet.cost.model import Component, ModelCost, StackCost, money_str, number_str
+from modelfleet.cost.model import Component, ModelCost, RolloutCost, StackCost, money_str, number_str
 
 
 def component_json(c: Component) -> dict[str, Any]:
@@ -51,6 +54,21 @@ def model_json(m: ModelCost) -> dict[str, Any]:
     }
 
 
+def second_slot_json(r: RolloutCost) -> dict[str, Any]:
+    """The second slot's cost: monthly min / expected / max, the one-off overlap when the platform
+    runs it only during the update, and how it was priced."""
+    overlap = None if r.overlap_hours is None else {
+        "hours": number_str(r.overlap_hours), "min": money_str(r.overlap_min), "expected": money_str(r.overlap_expected),
+        "max": money_str(r.overlap_max)}
+    return {"monthly_min": money_str(r.extra_min), "monthly_expected": money_str(r.extra_expected),
+            "monthly_max": money_str(r.extra_max), "overlap_per_update": overlap, "basis": r.basis}
+
+
+def rollout_json(r: RolloutCost) -> dict[str, Any]:
+    return {"model": r.model, "stable_version": r.stable_version, "new_version": r.new_version, "strategy": r.strategy,
+            "phase": r.phase, "second_slot": second_slot_json(r)}
+
+
 def stack_json(s: StackCost) -> dict[str, Any]:
     shared = model_json(s.shared)
     del shared["model"]
@@ -70,6 +88,8 @@ def stack_json(s: StackCost) -> dict[str, Any]:
         "unpriced": [u.as_dict() for u in s.unpriced],
         "usage_based": len(s.usage_based),
         "free": [f.as_dict() for f in s.free],
+        # every rollout in progress (or aborted): what its second slot adds
+        "rollouts": [rollout_json(r) for r in s.rollouts],
     }
 
 

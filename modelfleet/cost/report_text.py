@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from modelfleet.cost.diff import Change, Diff, percent
-from modelfleet.cost.model import Component, StackCost, money, number_str
+from modelfleet.cost.model import Component, RolloutCost, StackCost, money, number_str
 
 
 def usd(value: Decimal | None) -> str:
@@ -90,8 +90,23 @@ def stack_table(s: StackCost) -> Table:
     return table
 
 
+def second_slot_text(r: RolloutCost) -> str:
+    """`+$a – $b/month (expected $c)`, or the one-off overlap when the second slot is transient."""
+    text = f"+{usd(r.extra_min)} – {usd(r.extra_max)}/month (expected {usd(r.extra_expected)})"
+    if r.overlap_hours is not None:
+        text += (f", plus {usd(r.overlap_min)} – {usd(r.overlap_max)} once per update "
+                 f"({number_str(r.overlap_hours)} h overlap)")
+    return text
+
+
+def rollout_cost_line(r: RolloutCost) -> str:
+    return (f"rollout {r.model} {r.stable_version} → {r.new_version} ({r.strategy}, {r.phase.replace('_', ' ')}): "
+            f"second slot {second_slot_text(r)}; {r.basis}")
+
+
 def stack_notes(s: StackCost) -> list[str]:
     lines = [f"{s.expected_basis}"]
+    lines += [rollout_cost_line(r) for r in s.rollouts]
     free_lines = [c for m in [*s.models, s.shared] for c in m.components if c.unit_price == 0 and not c.usage_based]
     if free_lines:
         lines.append(f"{len(free_lines)} CPU workload(s) listed as free: on-prem clusters have no internal CPU rate "
@@ -196,6 +211,20 @@ def _components_md(s: StackCost) -> list[str]:
     return lines
 
 
+def rollouts_md(s: StackCost) -> list[str]:
+    """Rollouts in progress with their second slot's cost (in the totals above)."""
+    if not s.rollouts:
+        return []
+    lines = ["", "| Rollout | Versions | Second slot min | Expected | Max |", "|---|---|---:|---:|---:|"]
+    for r in s.rollouts:
+        lines.append(f"| {_md(r.model)} ({r.strategy}, {r.phase.replace('_', ' ')}) | {_md(str(r.stable_version))} → "
+                     f"{_md(str(r.new_version))} | +{usd(r.extra_min)} | +{usd(r.extra_expected)} | +{usd(r.extra_max)} |")
+    lines += [f"- {_md(r.model)}: {_md(r.basis)}" + (
+        f" (one-off {usd(r.overlap_min)} – {usd(r.overlap_max)} per update)" if r.overlap_hours is not None else "")
+        for r in s.rollouts]
+    return lines
+
+
 def _details(s: StackCost) -> list[str]:
     return ["", f"<details><summary>Components of {s.stack}</summary>", "", *_components_md(s), "", "</details>", ""]
 
@@ -237,6 +266,7 @@ def cost_markdown(stacks: list[StackCost], diff: Diff | None = None) -> str:
             if m is s.shared and not m.components:
                 continue
             lines.append(f"| {_md(m.model)} | {usd(m.monthly_min)} | {usd(m.monthly_expected)} | {usd(m.monthly_max)} |")
+        lines += rollouts_md(s)
         lines += _details(s)
     return "\n".join(lines).rstrip() + "\n"
 

@@ -11,18 +11,22 @@ Contract:
   the fix); a CPU workload is listed at 0 because on-prem clusters have no internal CPU rate.
 - On EKS/AKS the workload is NOT priced (its nodes are): it is returned as a `Workload` for
   GPU-share attribution of node pools, plus a `Free` entry saying where its cost is.
+- During a KServe canary (`canaryTrafficPercent` set) an InferenceService is two workloads, the
+  last rolled-out revision and the canary revision, each with the predictor's replica bounds
+  (`inference_service_workloads`).
 - `kubernetes:core/v1:Service` of type LoadBalancer on a cloud cluster → usage-dependent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from modelfleet.cost.context import Context, dec, dig
 from modelfleet.cost.model import HOURS_PER_MONTH, ZERO, Component, Free, Unpriced
 from modelfleet.cost.nodepools import ACCELERATOR_LABEL, POOL_LABEL
 from modelfleet.cost.registry import maps, usage_component
+from modelfleet.cost.rollouts import NEW, STABLE
 from modelfleet.plan import PlannedResource
 
 GPU = "nvidia.com/gpu"
@@ -44,6 +48,7 @@ class Workload:
     min_replicas: Decimal
     max_replicas: Decimal
     bounds_from: str
+    slot: str | None = None  # during a KServe canary: "stable" (previous revision) or "new" (canary revision)
 
 
 def _gpus(containers: list) -> int:
@@ -89,6 +94,18 @@ def deployment_workload(r: PlannedResource, ctx: Context) -> Workload:
                     selector.get(POOL_LABEL), lo, max(hi, lo), source)
 
 
+def inference_service_workloads(r: PlannedResource, ctx: Context) -> list[Workload]:
+    """One workload; two while `canaryTrafficPercent` is set: KServe then keeps the last rolled-out
+    revision serving the rest of the traffic next to the new one (KServe 0.15 "Canary Rollout
+    Strategy", Serverless mode), and Knative keeps each revision's own min..max replicas
+    (Knative Serving "Configuring scale bounds": min-scale/max-scale are per revision, also at 0 %)."""
+    w = inference_service_workload(r, ctx)
+    if dig(r.inputs, "spec", "predictor", "canaryTrafficPercent") is None:
+        return [w]
+    return [replace(w, slot=STABLE, bounds_from=f"{w.bounds_from}, last rolled-out revision"),
+            replace(w, slot=NEW, bounds_from=f"{w.bounds_from}, canary revision")]
+
+
 def inference_service_workload(r: PlannedResource, ctx: Context) -> Workload:
     predictor = dig(r.inputs, "spec", "predictor") or {}
     containers = list(predictor.get("containers") or [])
@@ -108,7 +125,7 @@ def _onprem(w: Workload, ctx: Context) -> list:
         per_replica = HOURS_PER_MONTH
         return [Component(r.type, r.name, "CPU pod-hours (on-prem)", "pod-hours", ZERO, per_replica * lo, per_replica * hi,
                           per_replica * expected, "free: on-prem clusters have no internal CPU rate (only gpu_hour_usd is set)",
-                          model=w.model, note=f"replicas {lo}..{hi} ({w.bounds_from}); free — no internal CPU rate")]
+                          model=w.model, note=f"replicas {lo}..{hi} ({w.bounds_from}); free — no internal CPU rate", slot=w.slot)]
     if not w.accelerator:
         return [Unpriced(r.type, r.name, f"{w.gpus} GPU(s) per replica but no {ACCELERATOR_LABEL} nodeSelector, "
                                          "so no gpu_hour_usd rate applies")]
@@ -117,10 +134,11 @@ def _onprem(w: Workload, ctx: Context) -> list:
         return [Unpriced(r.type, r.name, f"no internal rate for {w.accelerator} GPUs. To fix: add "
                                          f"`gpu_hour_usd: {{{w.accelerator}: <USD per GPU-hour>}}` to the stack's modelfleet:cluster")]
     per_replica = HOURS_PER_MONTH * w.gpus
-    return [Component(r.type, r.name, f"GPU-hours ({w.gpus}× {w.accelerator} per replica)", "GPU-hours", rate,
+    revision = {STABLE: ", last rolled-out revision", NEW: ", canary revision"}.get(w.slot or "", "")
+    return [Component(r.type, r.name, f"GPU-hours ({w.gpus}× {w.accelerator} per replica{revision})", "GPU-hours", rate,
                       per_replica * lo, per_replica * hi, per_replica * expected,
                       f"stack config modelfleet:cluster.gpu_hour_usd[{w.accelerator}]", model=w.model,
-                      note=f"replicas {lo}..{hi} ({w.bounds_from})")]
+                      note=f"replicas {lo}..{hi} ({w.bounds_from})", slot=w.slot)]
 
 
 def _workload_items(w: Workload, ctx: Context) -> list:
@@ -141,7 +159,9 @@ def deployment(r: PlannedResource, ctx: Context) -> list:
 
 @maps("kubernetes:serving.kserve.io/v1beta1:InferenceService")
 def inference_service(r: PlannedResource, ctx: Context) -> list:
-    return _workload_items(inference_service_workload(r, ctx), ctx)
+    items = [item for w in inference_service_workloads(r, ctx) for item in _workload_items(w, ctx)]
+    frees = [i for i in items if isinstance(i, Free)]
+    return [i for i in items if not isinstance(i, Free)] + frees[:1]
 
 
 @maps("kubernetes:core/v1:Service")

@@ -184,6 +184,8 @@ class SageMakerTarget(Target):
                      "found by its tags): a blue/green update back to the stable version",
             "second_slot": f"the new (green) fleet at full size only while SageMaker shifts traffic: about "
                            f"{bake * (len(steps) + 1)} minutes of bakes plus instance start-up",
+            # for cost: the second slot is transient (bakes + the termination wait), not a monthly figure
+            "second_slot_minutes": bake * (len(steps) + 1),
         }
         if plan.phase == "aborted":
             wiring["traffic_steps"] = []
