@@ -15,6 +15,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -470,8 +471,10 @@ class _StackBase(_Frozen):
         return selects(self.models, model_name)
 
 
-# the instance metadata service (AWS EC2 User Guide, "Retrieve instance metadata"; Azure IMDS uses the same IPv4 address)
-METADATA_ADDRESSES = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
+# the instance metadata service by IP family (AWS EC2 User Guide, "Retrieve instance metadata": http://169.254.169.254
+# and http://[fd00:ec2::254]; Azure IMDS uses the same IPv4 address: learn.microsoft.com/azure/virtual-machines/
+# instance-metadata-service). Model pods' egress never reaches it (components.kubernetes.egress).
+METADATA_SERVICE = {"IPv4": "169.254.169.254/32", "IPv6": "fd00:ec2::254/128"}
 
 
 def _egress_cidr(value: str) -> str:
@@ -481,7 +484,8 @@ def _egress_cidr(value: str) -> str:
     except ValueError as e:
         raise custom_error(f"egress.allow cidr {value!r} is not a network: {e}", allowed="a CIDR such as 10.20.0.0/16 or fd00:1::/64",
                            fix="write the network address with its prefix length (host bits zero)") from None
-    if any(address in network for address in METADATA_ADDRESSES if address.version == network.version):
+    if any(network.overlaps(ipaddress.ip_network(cidr)) for cidr in METADATA_SERVICE.values()
+           if ipaddress.ip_network(cidr).version == network.version):
         raise custom_error(f"egress.allow cidr {value} includes the instance metadata service, which would hand model pods "
                            "their node's credentials",
                            allowed="networks that exclude 169.254.169.254 and fd00:ec2::254",
@@ -657,14 +661,15 @@ def parse_stack(text: str, file: str) -> AnyStack:
 CATALOG_PLATFORMS = {"aws": ("ec2", "sagemaker"), "azure": ("azure", "azureml")}
 
 
-def _aws_regions() -> list[str] | None:
+@lru_cache(maxsize=1)
+def _aws_regions() -> tuple[str, ...] | None:
     """Every region of every AWS partition, from botocore's endpoint data (botocore/data/endpoints.json,
     shipped with the aws extra's boto3), or None without botocore."""
     try:
         from botocore.loaders import Loader
     except ImportError:
         return None
-    return sorted(region for partition in Loader().load_data("endpoints")["partitions"] for region in partition["regions"])
+    return tuple(sorted(region for partition in Loader().load_data("endpoints")["partitions"] for region in partition["regions"]))
 
 
 def unknown_region(stack: AnyStack) -> tuple[str, str, str] | None:
@@ -681,14 +686,17 @@ def unknown_region(stack: AnyStack) -> tuple[str, str, str] | None:
     priced = sorted({region for platform in CATALOG_PLATFORMS[cloud] for region in catalog.regions(platform)})
     if stack.region in priced:
         return None
-    known = _aws_regions() if cloud == "aws" else None
-    close = difflib.get_close_matches(stack.region, known or priced, n=3, cutoff=0.75)
-    if known is not None and stack.region in known or known is None and not close:
-        return None  # a real region the catalog does not price: placement says what fits where
+    every_region = _aws_regions() if cloud == "aws" else None  # Azure: no offline list of every location
+    candidates = list(every_region or priced)
+    close = difflib.get_close_matches(stack.region, candidates, n=3, cutoff=0.75)
+    # without the full list, only a near miss of a priced location is known to be wrong
+    plausible = stack.region in every_region if every_region is not None else not close
+    if plausible:
+        return None  # a region the catalog does not price: placement says what fits where
     return (f"{stack.region!r} is not {'an AWS region' if cloud == 'aws' else 'an Azure location'}" +
             (f" (did you mean {' or '.join(close)}?)" if close else ""),
-            ", ".join(known or priced),
-            "correct the region" + (" (botocore's endpoint data lists every AWS region)" if known else ""))
+            ", ".join(candidates),
+            "correct the region" + (" (botocore's endpoint data lists every AWS region)" if every_region else ""))
 
 
 def load_stack_file(path: Path) -> AnyStack:

@@ -1,4 +1,4 @@
-"""Stack files for scratch projects in tests: an on-prem cluster with T4 GPU nodes."""
+"""Scratch project files for tests: an on-prem stack with T4 GPU nodes, and one small spec per runtime."""
 
 ONPREM_STACK = """config:
   modelfleet:environment: dev
@@ -11,3 +11,19 @@ ONPREM_STACK = """config:
   modelfleet:addons: {{monitor_labels: {{release: kps}}}}
   modelfleet:alerts: {{alertmanager_receiver: oncall}}
 """
+
+
+def runtime_spec(runtime: str, metric: str = "rps", *, name: str | None = None, version: str = "1", max_replicas: int = 2,
+                 extra: str = "") -> str:
+    """A T4 model served by `runtime`, scaled on `metric`; the custom runtime gets an image and its
+    request counter. `extra` is appended as top-level YAML (e.g. a `rollout:` line)."""
+    image = ", image: registry.lab.local/ml/custom:1" if runtime == "custom" else ""
+    metrics = "\nmonitoring: {metrics: {requests: http_requests_total}}" if runtime == "custom" else ""
+    return f"""name: {name or f"m-{runtime}"}
+version: "{version}"
+owner: t
+model: {{uri: "s3://bucket/{runtime}/", framework: onnx}}
+serving: {{runtime: {runtime}{image}}}
+resources: {{accelerator: T4:1, cpu: 2, memory_gib: 8}}
+autoscaling: {{min_replicas: 1, max_replicas: {max_replicas}, metric: {metric}, target: 10}}{metrics}
+{extra}"""

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from crd_schemas import problems
-from scratch_stacks import ONPREM_STACK
+from scratch_stacks import ONPREM_STACK, runtime_spec
 
 from modelfleet.plan import ResourcePlan, as_int
 from modelfleet.preview import preview_stack
@@ -40,17 +40,7 @@ GITOPS_WRAPPERS = {"helm.toolkit.fluxcd.io/v2 HelmRelease", "source.toolkit.flux
 def _spec(runtime: str, metric: str) -> str:
     # KServe splits traffic only in Serverless mode: the HPA-scaled model rolls out in place
     strategy = "{strategy: rolling}" if metric == "cpu_utilization" else "{strategy: canary, canary_percent: 20}"
-    image = ", image: registry.lab.local/ml/custom:1" if runtime == "custom" else ""
-    metrics = "\nmonitoring: {metrics: {requests: http_requests_total}}" if runtime == "custom" else ""
-    return f"""name: crd-{runtime}
-version: "2"
-owner: t
-model: {{uri: "s3://bucket/{runtime}/", framework: onnx}}
-serving: {{runtime: {runtime}{image}}}
-resources: {{accelerator: T4:1, cpu: 2, memory_gib: 8}}
-autoscaling: {{min_replicas: 1, max_replicas: 3, metric: {metric}, target: 10}}
-rollout: {strategy}{metrics}
-"""
+    return runtime_spec(runtime, metric, name=f"crd-{runtime}", version="2", max_replicas=3, extra=f"rollout: {strategy}\n")
 
 
 def custom_group(resource_type: str) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scratch_stacks import ONPREM_STACK
+from scratch_stacks import ONPREM_STACK, runtime_spec
 
 from modelfleet.plan import PlannedResource, ResourcePlan, as_int
 from modelfleet.preview import preview_stack
@@ -39,17 +39,7 @@ KSERVE_FACTS = {
 }
 
 
-def _spec(runtime: str, metric: str = "rps", extra: str = "") -> str:
-    image = ", image: registry.lab.local/ml/custom:1" if runtime == "custom" else ""
-    metrics = "\nmonitoring: {metrics: {requests: http_requests_total}}" if runtime == "custom" else ""
-    return f"""name: m-{runtime}
-version: "1"
-owner: t
-model: {{uri: "s3://bucket/{runtime}/", framework: onnx}}
-serving: {{runtime: {runtime}{image}}}
-resources: {{accelerator: T4:1, cpu: 2, memory_gib: 8}}
-autoscaling: {{min_replicas: 1, max_replicas: 2, metric: {metric}, target: 10}}{metrics}
-{extra}"""
+_spec = runtime_spec
 
 
 def _project(tmp_path: Path, root: Path, specs: dict[str, str]) -> Path:

@@ -27,12 +27,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from modelfleet.environment import Egress
+from modelfleet.environment import METADATA_SERVICE, Egress
 
-# Instance metadata service addresses (AWS EC2 User Guide, "Retrieve instance metadata":
-# http://169.254.169.254 and http://[fd00:ec2::254]; Azure IMDS uses the same IPv4 address:
-# learn.microsoft.com/azure/virtual-machines/instance-metadata-service).
-METADATA_SERVICE = {"IPv4": "169.254.169.254/32", "IPv6": "fd00:ec2::254/128"}
 # EKS Pod Identity agent (EKS User Guide, "Set up the Amazon EKS Pod Identity Agent": it listens
 # on 169.254.170.23 and [fd00:ec2::23]; "Understand how EKS Pod Identity works": the SDKs call
 # AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials, i.e. port 80).
