@@ -36,6 +36,7 @@ from modelfleet.extras import require_for
 from modelfleet.placement import StackPlacement
 from modelfleet.plan import SECRET_PLACEHOLDER, PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
+from modelfleet.progress import stack_started
 from modelfleet.selection import unmatched_glob_diagnostics
 from modelfleet.spec import SpecFile, load_specs, spec_paths
 from modelfleet.targets.offers import explain_placements
@@ -153,6 +154,7 @@ def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacemen
     """Preview an already-loaded stack against already-loaded specs (`placed`: its placement, if
     already computed)."""
     require_for(target_of(stack), stack.stack, "program")  # a cloud SDK missing from a base install: exit 3
+    stack_started(stack.stack)  # the terminal status line, when a command opened one
     sp = placed if placed is not None else plan_stack(stack, specs)  # raises before anything is registered
     resources, endpoints = _run(stack, specs, sp)
     urns = [r.urn for r in resources]

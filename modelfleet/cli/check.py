@@ -57,7 +57,10 @@ def check_command(
             if not names:
                 _nothing(fmt_value, f"nothing to check: no spec, stack or policy changed since {changed_since}")
                 raise typer.Exit(0)
-        plans = preview_stacks(root, names)
+        from modelfleet.progress import terminal_status
+
+        with terminal_status("check", enabled=fmt_value == "table"):
+            plans = preview_stacks(root, names)
         report = with_rollout_costs(run_checks(plans, config_dir), plans)
     except ModelfleetError as e:
         raise fail(e, fmt_value) from e

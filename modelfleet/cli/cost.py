@@ -64,7 +64,10 @@ def cost_command(
                 out(json.dumps({"currency": "USD", "stacks": [], "diff": None, "note": message}, indent=2)
                     if value == "json" else message)
                 raise typer.Exit(0)
-        plans, base = _plans(root, names, from_preview, region, diff)
+        from modelfleet.progress import terminal_status
+
+        with terminal_status("cost", enabled=value == "table"):
+            plans, base = _plans(root, names, from_preview, region, diff)
         loaded = _usage(usage, root, plans) if usage is not None else None
 
         def averages(environment: str) -> dict | None:

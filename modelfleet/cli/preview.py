@@ -27,11 +27,13 @@ def preview_command(
 ) -> None:
     """Run the Pulumi program offline under mocks: resources per stack, cost range, diagnostics."""
     from modelfleet.preview import preview_stacks
+    from modelfleet.progress import terminal_status
     from modelfleet.render_preview import placement_table, preview_json, preview_tree
 
     try:
         root = project_root(project_dir, specs=True, stacks=True)
-        plans = preview_stacks(root, stack_names(root, stack))
+        with terminal_status("preview", enabled=fmt == PreviewFormat.tree):
+            plans = preview_stacks(root, stack_names(root, stack))
     except ModelfleetError as e:
         raise fail(e, fmt.value) from e
     costs, slots = _cost_ranges(plans)
