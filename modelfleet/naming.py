@@ -37,3 +37,11 @@ def fit(name: str, limit: int, *, min_length: int = 1, invalid: str = r"[^a-z0-9
 def k8s_name(*parts: str, limit: int = 63) -> str:
     """A DNS-1123 label (≤ 63) from parts joined with '-'."""
     return fit("-".join(p for p in parts if p), limit)
+
+
+def acr_name(stack: str, scope: str) -> str:
+    """Deterministic 5-50 alphanumeric registry name: "mf" + stack + a hash of stack and scope
+    (resource group / location), since ACR names are global across all tenants. Pure, so
+    validation names a stack's registry without the Azure SDK installed."""
+    head = re.sub(r"[^a-z0-9]", "", stack.lower())[:30]
+    return f"mf{head}{short_hash(f'{stack}/{scope}', 10)}"

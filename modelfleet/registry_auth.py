@@ -115,7 +115,7 @@ def acr_exchange(host: str, access_token: str, *, scheme: str = "https", timeout
 
 
 def acr_host(stack: AnyStack) -> str:
-    from components.azure.registry import acr_name
+    from modelfleet.naming import acr_name
 
     if isinstance(stack, KubernetesStack) and stack.cluster.kind == "aks":
         scope = f"{stack.cluster.resource_group or ''}/{stack.cluster.name}/{stack.region or ''}"

@@ -18,11 +18,12 @@ import pulumi_kubernetes as k8s
 from components.azure.agent_pool import AksGpuAgentPool, AksGpuAgentPoolArgs
 from components.azure.cluster import ManagedAksCluster, ManagedAksClusterArgs, created_cluster, existing_cluster
 from components.azure.common import resource_group, stack_tags
-from components.azure.registry import AcrRegistry, AcrRegistryArgs, acr_name, registry_sku
+from components.azure.registry import AcrRegistry, AcrRegistryArgs, registry_sku
 from components.azure.workload_identity import model_identities
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.platform import deploy_serving
 from modelfleet.environment import AksCluster, KubernetesStack
+from modelfleet.naming import acr_name
 from modelfleet.placement import StackPlacement
 from modelfleet.targets.aks import pool_bounds, private_api_server
 

@@ -13,9 +13,10 @@ import pulumi
 
 from components.azure.common import resource_group, stack_tags
 from components.azure.ml_endpoint import AzureMLEndpoint, AzureMLEndpointArgs
-from components.azure.registry import AcrRegistry, AcrRegistryArgs, acr_name, registry_sku
+from components.azure.registry import AcrRegistry, AcrRegistryArgs, registry_sku
 from components.azure.workspace import MLWorkspace, MLWorkspaceArgs
 from modelfleet.environment import AzureMLStack
+from modelfleet.naming import acr_name
 from modelfleet.placement import StackPlacement
 
 

@@ -15,14 +15,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_azure_native as azure_native
 
 from components.azure.common import ACR_PULL_ROLE, role_definition_id
-from modelfleet.naming import short_hash
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,3 @@ def acr_pull(name: str, registry_id: pulumi.Input[str], principal_id: pulumi.Inp
     )
 
 
-def acr_name(stack: str, scope: str) -> str:
-    """Deterministic 5-50 alphanumeric registry name: "mf" + stack + a hash of stack and scope
-    (resource group / location), since ACR names are global across all tenants."""
-    head = re.sub(r"[^a-z0-9]", "", stack.lower())[:30]
-    return f"mf{head}{short_hash(f'{stack}/{scope}', 10)}"
