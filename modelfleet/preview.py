@@ -37,6 +37,7 @@ from modelfleet.placement import StackPlacement
 from modelfleet.plan import SECRET_PLACEHOLDER, PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
 from modelfleet.progress import stack_started
+from modelfleet.rollout import STATE_TYPE
 from modelfleet.selection import unmatched_glob_diagnostics
 from modelfleet.spec import SpecFile, load_specs, spec_paths
 from modelfleet.targets.offers import explain_placements
@@ -164,12 +165,20 @@ def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacemen
     config = {"environment": stack.environment, "production": stack.production, "target": target_of(stack), "region": stack.region,
               "models": [p.model for p in sp.placements], "stack_settings": stack.model_dump(mode="json"),
               # every rollout in progress (or aborted): versions, split, bake, rollback wiring
-              "rollouts": [p.rollout.as_dict() for p in sp.placements if p.rollout is not None and p.rollout.active],
+              "rollouts": [started(p.rollout.as_dict(), resources) for p in sp.placements
+                           if p.rollout is not None and p.rollout.active],
               "artifacts": {p.model: p.artifact.as_dict() for p in sp.placements if p.artifact is not None},
               # per model whose machine the catalog chose: which, why, and the offers passed over
               "placements": explain_placements(sp.placements)}
     return ResourcePlan(stack=stack.stack, platform=stack.platform, environment=stack.environment,
                         resources=tuple(sorted(resources, key=lambda r: r.urn)), diagnostics=sp.diagnostics, outputs=endpoints, config=config)
+
+
+def started(rollout: dict[str, Any], resources: list[PlannedResource]) -> dict[str, Any]:
+    """The rollout entry with when it started (`started_at`, UTC or None) and how that was found
+    (`started_at_note`), read from the model's `RolloutState` in the plan."""
+    state = next((r.inputs for r in resources if r.type == STATE_TYPE and r.inputs.get("model") == rollout["model"]), {})
+    return {**rollout, "started_at": state.get("startedAt"), "started_at_note": state.get("startedAtNote")}
 
 
 def load_project(project_dir: Path) -> list[SpecFile]:

@@ -33,10 +33,25 @@ def build(stack: AnyStack, specs: list[SpecFile], placed: StackPlacement | None 
     sp = placed if placed is not None else plan_stack(stack, specs)
     for d in sp.diagnostics:
         pulumi.log.warn(f"{d.model}: {d.field}: {d.message}")
+    register_rollout_states(sp, {s.name: s.path for s in specs})
     endpoints = deploy_platform(target_of(stack), sp)
     for model, url in sorted(endpoints.items()):
         pulumi.export(f"{model}-url", url)
     return endpoints
+
+
+def register_rollout_states(sp: StackPlacement, spec_files: dict[str, Path]) -> None:
+    """One free `RolloutState` per model, so policies see the rollout facts in the plan; when a
+    rollout is in progress, its start is the commit that set the spec's version."""
+    from components.rollout_state import RolloutState, RolloutStateArgs
+    from modelfleet.rollout_clock import rollout_started
+
+    for p in sp.placements:
+        if p.rollout is None:
+            continue
+        path = spec_files.get(p.model)
+        started = rollout_started(path, sp.stack.environment, p.rollout.version) if p.rollout.active and path else None
+        RolloutState(f"{p.model}-rollout", RolloutStateArgs(p.rollout, started))
 
 
 def main(project_dir: Path | None = None) -> None:

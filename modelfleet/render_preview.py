@@ -188,6 +188,8 @@ def rollout_line(r: dict[str, Any]) -> str:
     if mirror:
         line += " (mirrored: " + ", ".join(f"{v} {share}%" for v, share in mirror.items()) + ")"
     line += f"; bake {r['bake_minutes']} min; rollback on {', '.join(r['rollback_on']) or 'none'}"
+    if "started_at" in r:
+        line += f"; started {r['started_at']}" if r["started_at"] else f"; started: unknown ({r.get('started_at_note')})"
     rollback = r.get("rollback")
     if rollback:
         line += f" — {'automatic' if rollback['automatic'] else 'NOT automatic'}: {rollback['by']}"

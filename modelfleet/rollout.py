@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from modelfleet.spec import ModelSpec
 
 Phase = Literal["first_deploy", "steady", "in_progress", "aborted"]
+# the free per-model resource that carries this state into the plan (components.rollout_state)
+STATE_TYPE = "modelfleet:rollout:RolloutState"
 SPLIT_STRATEGIES = ("canary", "blue_green")
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelfleet.cost.model import Component, Free, Unpriced
 from modelfleet.plan import PlannedResource
+from modelfleet.rollout import STATE_TYPE
 
 if TYPE_CHECKING:
     from modelfleet.cost.context import Context
@@ -35,6 +36,8 @@ FREE_PREFIXES: dict[str, str] = {
 }
 
 FREE_TYPES: dict[str, str] = {
+    # modelfleet's own state record: no children, no cloud API (components.rollout_state)
+    STATE_TYPE: "rollout state recorded for policies (versions, phase, start); creates nothing in the cloud",
     # AWS identity, networking glue and scaling rules
     "aws:iam/role:Role": "IAM is free",
     "aws:iam/policy:Policy": "IAM is free",

@@ -15,6 +15,11 @@ from typing import Any
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TAINT_KEY = "nvidia.com/gpu"
 MODEL_KEYS = ("modelfleet.io/model", "modelfleet:model")
+# the version a resource serves: modelfleet's cloud tag, and the Kubernetes recommended label
+# (kubernetes.io docs, "Recommended Labels": app.kubernetes.io/version)
+VERSION_KEYS = ("app.kubernetes.io/version", "modelfleet:version")
+# modelfleet's per-model rollout state (components/rollout_state.py; modelfleet.rollout.STATE_TYPE)
+ROLLOUT_STATE = "modelfleet:rollout:RolloutState"
 
 K8S_POD_WORKLOADS = (
     "kubernetes:apps/v1:Deployment",
@@ -137,6 +142,15 @@ def model_of(props: Any) -> str | None:
     """The modelfleet model a resource belongs to, from Kubernetes labels or cloud tags."""
     for source in (labels(props), tags(props)):
         for key in MODEL_KEYS:
+            if source.get(key):
+                return str(source[key])
+    return None
+
+
+def version_of(props: Any) -> str | None:
+    """The model version a resource serves, from its Kubernetes labels or cloud tags."""
+    for source in (labels(props), tags(props)):
+        for key in VERSION_KEYS:
             if source.get(key):
                 return str(source[key])
     return None
