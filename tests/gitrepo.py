@@ -18,3 +18,15 @@ def on_feature_branch(project: Path) -> Path:
     git(project, "commit", "-q", "-m", "base")
     git(project, "checkout", "-q", "-b", "feature")
     return project
+
+
+def commit_at(repo: Path, message: str, when: str, *paths: str) -> None:
+    """Commit `paths` (everything when none) with author and committer date `when` (ISO 8601), so
+    tests that read commit dates are deterministic."""
+    import os
+
+    env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "add", *(paths or (".",))],
+                   cwd=repo, check=True, capture_output=True, env=env)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", message],
+                   cwd=repo, check=True, capture_output=True, env=env)
