@@ -212,3 +212,25 @@ def test_check_cli_lists_the_rules_and_shows_verdicts_of_a_rollout(tmp_path: Pat
         ("MF-ROL-003", "llama3-8b-chat-rollout")]
     [rollout] = report["rollouts"]
     assert rollout["started_at"] == STARTED and rollout["traffic"] == {"1.3.2": 90, "1.4.0": 10}
+
+
+def test_a_bundled_prod_stack_mid_rollout_passes_every_mandatory_rule(tmp_path: Path) -> None:
+    """lab-kserve (prod) with llama3-8b-chat rolling out 1.3.2 → 1.4.0: the rollout rules speak
+    (MF-ROL-003, advisory, once the bake is over) and no mandatory rule fails."""
+    project = tmp_path / "bundled"
+    shutil.copytree(ROOT / "model_specs", project / "model_specs")
+    (project / "stacks").mkdir()
+    stack = (ROOT / "stacks" / "Pulumi.lab-kserve.yaml").read_text()
+    (project / "stacks" / "Pulumi.lab-kserve.yaml").write_text(stack + "  modelfleet:stable: {llama3-8b-chat: 1.3.2}\n")
+    spec = project / SPEC
+    text = spec.read_text()
+    spec.write_text(text.replace("version: 1.4.0", "version: 1.3.2"))
+    _git(project, "init", "-q", "-b", "main")
+    commit_at(project, "base", BASE_DATE)
+    spec.write_text(text)
+    commit_at(project, "llama3-8b-chat 1.4.0", CHANGE_DATE)
+    plan = preview.preview_stack(project, "lab-kserve")
+    report = run_checks([plan], config_dir(tmp_path, "2026-12-02T08:00:00Z"))
+    assert [(v.rule, v.resource) for v in report.violations if v.level == "mandatory"] == []
+    assert [(v.rule, v.resource) for v in report.violations if v.rule in ROL] == [("MF-ROL-003", "llama3-8b-chat-rollout")]
+    assert {state.inputs["model"]: state.inputs["phase"] for state in plan.of_type(STATE_TYPE)}["llama3-8b-chat"] == "in_progress"
