@@ -51,7 +51,7 @@ def register_rollout_states(sp: StackPlacement, spec_files: dict[str, Path]) -> 
             continue
         path = spec_files.get(p.model)
         started = rollout_started(path, sp.stack.environment, p.rollout.version) if p.rollout.active and path else None
-        RolloutState(f"{p.model}-rollout", RolloutStateArgs(p.rollout, started))
+        RolloutState(f"{p.model}-rollout-state", RolloutStateArgs(p.rollout, started))
 
 
 def main(project_dir: Path | None = None) -> None:

@@ -129,8 +129,8 @@ def test_two_slots_longer_than_the_bake_time_are_reported(tmp_path: Path, plans:
     over = config_dir(tmp_path, f"2026-12-01T08:{BAKE + 1:02d}:00Z")
     found = rol_violations(progress, over)
     # Azure ML runs two deployments and KServe two revisions; SageMaker removes the old fleet by itself
-    assert found == [("MF-ROL-003", "advisory", "aml-progress", "llama3-8b-chat-rollout"),
-                     ("MF-ROL-003", "advisory", "ks-progress", "llama3-8b-chat-rollout")]
+    assert found == [("MF-ROL-003", "advisory", "aml-progress", "llama3-8b-chat-rollout-state"),
+                     ("MF-ROL-003", "advisory", "ks-progress", "llama3-8b-chat-rollout-state")]
     message = next(v.message for v in run_checks([plans["aml-progress"]], over).violations if v.rule == "MF-ROL-003")
     assert f"since {STARTED} (11 min)" in message and "modelfleet promote llama3-8b-chat --stack aml-progress" in message
 
@@ -162,7 +162,7 @@ def test_a_production_rollout_without_rollback_on_is_advisory(tmp_path: Path, pr
     plan = _preview(scratch, "aml-progress", "aml")
     assert state_of(plan).inputs["rollbackOn"] == []
     found = rol_violations([plan], config_dir(tmp_path, "2026-12-01T08:05:00Z"))
-    assert found == [("MF-ROL-001", "advisory", "aml-progress", "llama3-8b-chat-rollout")]
+    assert found == [("MF-ROL-001", "advisory", "aml-progress", "llama3-8b-chat-rollout-state")]
 
 
 def test_a_start_git_cannot_tell_is_said_and_skipped(tmp_path: Path) -> None:
@@ -209,7 +209,7 @@ def test_check_cli_lists_the_rules_and_shows_verdicts_of_a_rollout(tmp_path: Pat
     report = json.loads(ran.stdout)
     assert ran.returncode in (0, 1), ran.stderr  # (the scratch stack lacks cost-center tags: other rules' verdicts)
     assert [(v["rule"], v["resource"]) for v in report["violations"] if v["rule"] in ROL] == [
-        ("MF-ROL-003", "llama3-8b-chat-rollout")]
+        ("MF-ROL-003", "llama3-8b-chat-rollout-state")]
     [rollout] = report["rollouts"]
     assert rollout["started_at"] == STARTED and rollout["traffic"] == {"1.3.2": 90, "1.4.0": 10}
 
@@ -232,5 +232,5 @@ def test_a_bundled_prod_stack_mid_rollout_passes_every_mandatory_rule(tmp_path: 
     plan = preview.preview_stack(project, "lab-kserve")
     report = run_checks([plan], config_dir(tmp_path, "2026-12-02T08:00:00Z"))
     assert [(v.rule, v.resource) for v in report.violations if v.level == "mandatory"] == []
-    assert [(v.rule, v.resource) for v in report.violations if v.rule in ROL] == [("MF-ROL-003", "llama3-8b-chat-rollout")]
+    assert [(v.rule, v.resource) for v in report.violations if v.rule in ROL] == [("MF-ROL-003", "llama3-8b-chat-rollout-state")]
     assert {state.inputs["model"]: state.inputs["phase"] for state in plan.of_type(STATE_TYPE)}["llama3-8b-chat"] == "in_progress"
