@@ -138,22 +138,23 @@ def tags(props: Any) -> Mapping[str, Any]:
     return as_map(get(props, "tags"))
 
 
-def model_of(props: Any) -> str | None:
-    """The modelfleet model a resource belongs to, from Kubernetes labels or cloud tags."""
+def labelled(props: Any, keys: Sequence[str]) -> str | None:
+    """The first of `keys` set as a Kubernetes label or a cloud tag."""
     for source in (labels(props), tags(props)):
-        for key in MODEL_KEYS:
+        for key in keys:
             if source.get(key):
                 return str(source[key])
     return None
+
+
+def model_of(props: Any) -> str | None:
+    """The modelfleet model a resource belongs to, from Kubernetes labels or cloud tags."""
+    return labelled(props, MODEL_KEYS)
 
 
 def version_of(props: Any) -> str | None:
     """The model version a resource serves, from its Kubernetes labels or cloud tags."""
-    for source in (labels(props), tags(props)):
-        for key in VERSION_KEYS:
-            if source.get(key):
-                return str(source[key])
-    return None
+    return labelled(props, VERSION_KEYS)
 
 
 def json_doc(value: Any) -> Any:
