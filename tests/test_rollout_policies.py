@@ -23,6 +23,7 @@ from modelfleet import mocked_cloud, preview
 from modelfleet.check import run_checks
 from modelfleet.cost import estimate_plan
 from modelfleet.plan import PlannedResource, ResourcePlan
+from modelfleet.render import render_plan
 from modelfleet.render_preview import rollout_line
 from modelfleet.rollout import STATE_TYPE
 from modelfleet.rollout_clock import rollout_started
@@ -120,6 +121,10 @@ def test_rollout_state_is_free_and_not_rendered(plans: dict[str, ResourcePlan]) 
     assert not state.custom and state.parent == "", "a stack-level component with no cloud resource behind it"
     free = {f.name: f.reason for f in estimate_plan(plan).free}
     assert "rollout state" in free[state.name], "listed as free with its own reason, never silently 0"
+    rendered = render_plan(plans["ks-progress"])
+    assert not any("RolloutState" in text or "rollout-state" in text for text in (*rendered.files.values(), *rendered.skipped,
+                                                                                 *rendered.notes)), \
+        "not a Kubernetes object: nothing to render for Argo CD / Flux, and not reported as left to `pulumi up`"
 
 
 def test_two_slots_longer_than_the_bake_time_are_reported(tmp_path: Path, plans: dict[str, ResourcePlan]) -> None:
