@@ -239,3 +239,22 @@ def test_a_bundled_prod_stack_mid_rollout_passes_every_mandatory_rule(tmp_path: 
     assert [(v.rule, v.resource) for v in report.violations if v.level == "mandatory"] == []
     assert [(v.rule, v.resource) for v in report.violations if v.rule in ROL] == [("MF-ROL-003", "llama3-8b-chat-rollout-state")]
     assert {state.inputs["model"]: state.inputs["phase"] for state in plan.of_type(STATE_TYPE)}["llama3-8b-chat"] == "in_progress"
+
+
+@pytest.mark.parametrize(("blue_green", "doubled"), [
+    ({"autoPromotionEnabled": False}, True),                             # preview at full size, held until promote
+    ({"autoPromotionEnabled": False, "previewReplicaCount": 2}, True),
+    ({"autoPromotionEnabled": False, "previewReplicaCount": 0}, False),  # after an abort: no preview pods
+    ({"autoPromotionEnabled": True}, False),                             # promoted: one version
+])
+def test_an_argo_blue_green_preview_is_a_second_slot(blue_green: dict, doubled: bool) -> None:
+    labels = {"modelfleet.io/model": "m", "app.kubernetes.io/version": "2"}
+    resources = [
+        {"type": STATE_TYPE, "name": "m-rollout-state", "props": {"model": "m", "stack": "s", "phase": "in_progress",
+                                                                  "version": "2", "stableVersion": "1", "bakeMinutes": 5,
+                                                                  "startedAt": "2026-12-01T08:00:00Z"}},
+        {"type": "kubernetes:argoproj.io/v1alpha1:Rollout", "name": "m", "props": {
+            "metadata": {"labels": labels}, "spec": {"strategy": {"blueGreen": {"activeService": "m", **blue_green}}}}},
+    ]
+    found = RULES_BY_ID["MF-ROL-003"].check_stack(resources, {"environment": "prod", "now": "2026-12-01T08:06:00Z"})
+    assert [name for name, _ in found] == (["m-rollout-state"] if doubled else [])

@@ -28,6 +28,8 @@ K8S_POD_WORKLOADS = (
     "kubernetes:batch/v1:Job",
 )
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+# argo-rollouts v1.9.1 manifests/crds/rollout-crd.yaml (tests/fixtures/crds)
+ARGO_ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 K8S_WORKLOADS = (*K8S_POD_WORKLOADS, ISVC)
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"

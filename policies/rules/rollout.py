@@ -10,7 +10,12 @@ the serving resources that make up a slot. A slot is seen as:
   StatefulSet or InferenceService); two distinct versions are two slots;
 * a KServe InferenceService with `spec.predictor.canaryTrafficPercent` set: KServe keeps the
   previous revision running beside the new one (kserve v0.15.2 InferenceService CRD,
-  tests/fixtures/crds/kserve-v0.15.2-inferenceservices.yaml).
+  tests/fixtures/crds/kserve-v0.15.2-inferenceservices.yaml);
+* an Argo Rollout holding a blue/green preview: `spec.strategy.blueGreen.autoPromotionEnabled`
+  false and `previewReplicaCount` unset (preview at full size) or above 0 (argo-rollouts v1.9.1
+  Rollout CRD, tests/fixtures/crds/argo-rollouts-v1.9.1-rollouts.yaml). An Argo canary weighted by
+  replica ratio splits the existing replicas between versions instead of adding a second set,
+  so it is not a doubled capacity (MF-ROL-003 only).
 
 A SageMaker blue/green update runs its second fleet only while SageMaker shifts traffic, then
 terminates the old one by itself; the plan holds one endpoint, so it is never reported here.
@@ -41,20 +46,33 @@ def states(resources: list[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, A
             if r.get("type") == u.ROLLOUT_STATE and u.get(r.get("props"), "model")]
 
 
-def slots(resources: list[Mapping[str, Any]], model: str) -> tuple[dict[str, list[str]], list[str]]:
-    """({version: [resource names]}, [InferenceServices holding a canary revision]) of the model."""
+def holds_preview(props: Any) -> bool:
+    """An Argo blue/green Rollout keeping the new version's preview pods next to the active ones."""
+    blue_green = u.get(props, "spec.strategy.blueGreen")
+    if not u.is_map(blue_green) or blue_green.get("autoPromotionEnabled") is not False:
+        return False
+    preview = u.num(blue_green.get("previewReplicaCount"))
+    return preview is None or preview > 0
+
+
+def slots(resources: list[Mapping[str, Any]], model: str) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """({version: [resource names]}, [InferenceServices holding a canary revision], [Argo Rollouts
+    holding a blue/green preview]) of the model."""
     versions: dict[str, list[str]] = {}
     canaries: list[str] = []
+    previews: list[str] = []
     for r in resources:
-        props = r.get("props")
-        if r.get("type") not in SLOT_TYPES or u.model_of(props) != model:
+        props, kind = r.get("props"), r.get("type")
+        if kind not in (*SLOT_TYPES, u.ARGO_ROLLOUT) or u.model_of(props) != model:
             continue
         version = u.version_of(props)
-        if version:
+        if version and kind in SLOT_TYPES:
             versions.setdefault(version, []).append(str(r.get("name")))
-        if r.get("type") == u.ISVC and u.get(props, CANARY_FIELD) is not None:
+        if kind == u.ISVC and u.get(props, CANARY_FIELD) is not None:
             canaries.append(str(r.get("name")))
-    return versions, canaries
+        if kind == u.ARGO_ROLLOUT and holds_preview(props):
+            previews.append(str(r.get("name")))
+    return versions, canaries, previews
 
 
 def _where(state: Mapping[str, Any]) -> str:
@@ -85,7 +103,7 @@ def left_behind(resources: list[Mapping[str, Any]], config: Mapping[str, Any]) -
         model, version = str(state.get("model")), str(state.get("version"))
         why = (f"{version} is the stable version (modelfleet:stable)" if state.get("phase") == "steady"
                else "it has no stable version yet (first deploy), so only one slot runs")
-        versions, canaries = slots(resources, model)
+        versions, canaries, _ = slots(resources, model)
         for other, names in sorted(versions.items()):
             if other == version:
                 continue
@@ -128,8 +146,8 @@ def overdue(resources: list[Mapping[str, Any]], config: Mapping[str, Any]) -> li
         if state.get("phase") not in IN_PROGRESS or started is None or bake is None:
             continue
         model = str(state.get("model"))
-        versions, canaries = slots(resources, model)
-        if len(versions) < 2 and not canaries:
+        versions, canaries, previews = slots(resources, model)
+        if len(versions) < 2 and not canaries and not previews:
             continue  # one slot in the plan: nothing doubles
         elapsed = (now - started).total_seconds() / 60
         if elapsed <= bake:
