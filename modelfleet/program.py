@@ -2,7 +2,9 @@
 
 `build(stack, specs)` is what `__main__.py` runs under `pulumi up` and what `preview`
 runs under mocks. It validates and places every selected model BEFORE registering any
-resource, so invalid input registers nothing. Returns endpoint URLs per model.
+resource, so invalid input registers nothing. Returns endpoint URLs per model. Each model
+also gets a free `RolloutState` (components.rollout_state) that carries its rollout into the
+plan for the policies.
 """
 
 from __future__ import annotations
