@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes.objects import gpu_tolerations, runtime_data
 
-HELM_ADDONS = ("keda", "kserve", "prometheus_operator", "dcgm_exporter")
+HELM_ADDONS = ("keda", "kserve", "prometheus_operator", "dcgm_exporter", "argo_rollouts")
 
 
 @dataclass(frozen=True)

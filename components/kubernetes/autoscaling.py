@@ -1,4 +1,5 @@
-"""Autoscaling objects for the Deployment engine: HPA v2 (cpu) or a KEDA ScaledObject.
+"""Autoscaling objects for the Deployment engine: HPA v2 (cpu) or a KEDA ScaledObject, targeting the
+Deployment or, when Argo Rollouts drives it, the Rollout.
 
 KEDA follows a Prometheus query built from the model's runtime profile (`modelfleet.promql`):
 in-flight requests for concurrency, the waiting queue for queue_depth, the request rate for
@@ -15,6 +16,10 @@ from modelfleet import promql
 from modelfleet.placement import Placement
 from modelfleet.runtimes import RuntimeProfile
 
+# (apiVersion, kind) an autoscaler scales: the Deployment, or the Argo Rollout that drives it (the
+# Rollout has a scale subresource; Argo Rollouts docs/features/hpa-support.md, v1.9.1)
+DEPLOYMENT_TARGET = ("apps/v1", "Deployment")
+
 
 def keda_query(p: Placement, profile: RuntimeProfile, gpu_label: str) -> str:
     query = promql.autoscaler_query(profile, p.spec.autoscaling.metric, p.namespace, gpu_label)
@@ -23,10 +28,10 @@ def keda_query(p: Placement, profile: RuntimeProfile, gpu_label: str) -> str:
     return query
 
 
-def hpa_spec(p: Placement, target_name: str) -> dict[str, Any]:
+def hpa_spec(p: Placement, target_name: str, target: tuple[str, str] = DEPLOYMENT_TARGET) -> dict[str, Any]:
     a = p.spec.autoscaling
     return {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target_name},
+        "scaleTargetRef": {"apiVersion": target[0], "kind": target[1], "name": target_name},
         "minReplicas": max(p.min_replicas, 1),
         "maxReplicas": p.max_replicas,
         "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
@@ -37,15 +42,17 @@ def hpa_spec(p: Placement, target_name: str) -> dict[str, Any]:
 
 
 def scaled_object(p: Placement, target_name: str, prometheus_url: str, profile: RuntimeProfile,
-                  gpu_label: str) -> dict[str, Any]:
+                  gpu_label: str, target: tuple[str, str] = DEPLOYMENT_TARGET) -> dict[str, Any]:
     a = p.spec.autoscaling
     per_replica = a.metric != "gpu_utilization"
+    # KEDA defaults scaleTargetRef to apps/v1 Deployment (keda.sh ScaledObject spec); anything else is named
+    ref = {"name": target_name} if target == DEPLOYMENT_TARGET else {"apiVersion": target[0], "kind": target[1], "name": target_name}
     return {
         "apiVersion": KEDA_API,
         "kind": "ScaledObject",
         "metadata": metadata(target_name, p.namespace, p.labels),
         "spec": {
-            "scaleTargetRef": {"name": target_name},
+            "scaleTargetRef": ref,
             "minReplicaCount": p.min_replicas,
             "maxReplicaCount": p.max_replicas,
             "pollingInterval": 15,

@@ -4,7 +4,9 @@ Engines:
 - `deployment`: Namespace (restricted Pod Security), ServiceAccount, GPU ResourceQuota,
   Deployment (hardened pod, rolling update that never drops below min), Service,
   HPA v2 (cpu_utilization) or KEDA ScaledObject (other metrics, scale-to-zero), and a
-  PodDisruptionBudget when min ≥ 2.
+  PodDisruptionBudget when min ≥ 2. With Argo Rollouts (`argo_rollout`) an Argo Rollout drives
+  the Deployment through `workloadRef`, the autoscaler targets the Rollout, blue/green adds the
+  preview Service, and a rollout in progress its AnalysisTemplate (`components.kubernetes.argo`).
 - `kserve`: Namespace, ServiceAccount, GPU ResourceQuota and an InferenceService with
   min/max replicas and autoscaling (`kserve_autoscaling`), `canaryTrafficPercent` during a rollout
   (`rollouts`), for canary
@@ -23,7 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubernetes import artifacts, autoscaling, kserve_autoscaling, monitoring, pod, rollouts
+from components.kubernetes import argo, artifacts, autoscaling, kserve_autoscaling, monitoring, pod, rollouts
 from components.kubernetes.objects import (
     GPU_RESOURCE,
     KSERVE_API,
@@ -54,7 +56,8 @@ class ModelServerArgs:
     workload identity client id and label); secrets: a callable (name, opts) -> resources that
     creates the model's Secrets in its namespace, which the pods wait for;
     egress: the egress rules of the model's NetworkPolicy (`egress.egress_rules`; None = open);
-    production: protect the model's namespace from deletion (like the registries)."""
+    production: protect the model's namespace from deletion (like the registries);
+    argo_rollout: an Argo Rollout drives the Deployment (`modelfleet.argo_rollouts.drives`)."""
 
     placement: Placement
     engine: str = "deployment"
@@ -73,6 +76,7 @@ class ModelServerArgs:
     secrets: Any = None
     egress: list[dict[str, Any]] | None = None
     production: bool = False
+    argo_rollout: bool = False
 
 
 # Knative/KServe route through the queue-proxy sidecar: its data (8012, 8022) and metrics (9090, 9091) ports
@@ -157,8 +161,9 @@ class ModelServer(pulumi.ComponentResource):
     def _monitoring(self, name: str, args: ModelServerArgs) -> None:
         p = args.placement
         gpu_label = args.gpu_namespace_label
-        for role, obj in (("podmonitor", monitoring.pod_monitor(p, args.engine, self.profile)),
-                          ("alerts", monitoring.prometheus_rule(p, args.alert_receiver, self.profile, gpu_label))):
+        driven = args.argo_rollout
+        for role, obj in (("podmonitor", monitoring.pod_monitor(p, args.engine, self.profile, driven)),
+                          ("alerts", monitoring.prometheus_rule(p, args.alert_receiver, self.profile, gpu_label, driven))):
             meta = {**obj["metadata"], "labels": {**obj["metadata"]["labels"], **args.monitor_labels}}
             k8s.apiextensions.CustomResource(f"{name}-{role}", api_version=obj["apiVersion"], kind=obj["kind"],
                                              metadata=meta, spec=obj["spec"], opts=self._in_ns)
@@ -197,8 +202,10 @@ class ModelServer(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=metadata(p.name, p.namespace, p.labels, **annotated(digest_waiver(images, p.environment))),
             spec={
-                # the autoscaler owns the live count; this is the count at creation
-                "replicas": p.min_replicas,
+                # the autoscaler owns the live count; this is the count at creation. Under a Rollout the
+                # Deployment only holds the pod template: created at 0, and an existing one is scaled
+                # down by the Rollout (workloadRef.scaleDown) as the Rollout's pods become ready
+                "replicas": 0 if args.argo_rollout else p.min_replicas,
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "progressDeadlineSeconds": spec.serving.health.initial_delay_s + 60 * max(spec.rollout.bake_minutes, 5),
@@ -208,25 +215,47 @@ class ModelServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(self._in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
         )
         service_type = "LoadBalancer" if spec.network.public else "ClusterIP"
-        k8s.core.v1.Service(  # type: ignore[call-overload]
-            f"{name}-service",
-            metadata=metadata(p.name, p.namespace, p.labels),
-            spec={"type": service_type, "selector": selector,
-                  "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
-            opts=self._in_ns,
-        )
+        services = [(f"{name}-service", p.name, service_type)]
+        if args.argo_rollout and spec.rollout.strategy == "blue_green":
+            # Argo Rollouts points each Service's selector at one version's pods (adds rollouts-pod-template-hash)
+            services.append((f"{name}-preview-service", argo.preview_service_name(p), "ClusterIP"))
+        for resource, service, kind in services:
+            k8s.core.v1.Service(  # type: ignore[call-overload]
+                resource,
+                metadata=metadata(service, p.namespace, p.labels),
+                spec={"type": kind, "selector": selector,
+                      "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+                opts=self._in_ns,
+            )
+        target = self._rollout(name, args) if args.argo_rollout else autoscaling.DEPLOYMENT_TARGET
         if spec.autoscaling.metric == "cpu_utilization":
             k8s.autoscaling.v2.HorizontalPodAutoscaler(  # type: ignore[call-overload]
                 f"{name}-hpa", metadata=metadata(p.name, p.namespace, p.labels),
-                spec=autoscaling.hpa_spec(p, p.name), opts=self._in_ns,
+                spec=autoscaling.hpa_spec(p, p.name, target), opts=self._in_ns,
             )
         else:
-            obj = autoscaling.scaled_object(p, p.name, args.prometheus_url, self.profile, args.gpu_namespace_label)
+            obj = autoscaling.scaled_object(p, p.name, args.prometheus_url, self.profile, args.gpu_namespace_label, target)
             k8s.apiextensions.CustomResource(
                 f"{name}-scaledobject", api_version=obj["apiVersion"], kind=obj["kind"],
                 metadata=obj["metadata"], spec=obj["spec"], opts=self._in_ns,
             )
         self._disruption_budget(name, p, selector)
+
+    def _rollout(self, name: str, args: ModelServerArgs) -> tuple[str, str]:
+        """The Argo Rollout (and its AnalysisTemplate during a rollout) that drives the Deployment; the
+        autoscaler's target. The PDB keeps selecting the pods by name: both versions' pods carry it."""
+        p = args.placement
+        template = argo.analysis_template(p, self.profile, args.prometheus_url) if p.spec.monitoring.enabled else None
+        if template is not None:
+            k8s.apiextensions.CustomResource(f"{name}-analysis", api_version=template["apiVersion"], kind=template["kind"],
+                                             metadata=template["metadata"], spec=template["spec"], opts=self._in_ns)
+        obj = argo.rollout(p, template is not None)
+        k8s.apiextensions.CustomResource(
+            f"{name}-rollout", api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"], spec=obj["spec"],
+            # HPA/KEDA change spec.replicas through the Rollout's scale subresource; IaC must not fight them
+            opts=pulumi.ResourceOptions.merge(self._in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+        )
+        return obj["apiVersion"], obj["kind"]
 
     def _disruption_budget(self, name: str, p: Placement, selector: dict[str, str]) -> None:
         """With ≥ 2 replicas a node drain may take only one at a time."""

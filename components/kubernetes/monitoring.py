@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from components.kubernetes.objects import KSERVE_CONTAINER, METRICS_PORT_NAME, metadata
+from modelfleet import argo_rollouts as argo
 from modelfleet import promql
 from modelfleet.placement import Placement
 from modelfleet.runtimes import RuntimeProfile
@@ -46,16 +47,32 @@ def metrics_endpoint(profile: RuntimeProfile) -> dict[str, Any]:
     return endpoint
 
 
-def pod_monitor(p: Placement, engine: str, profile: RuntimeProfile) -> dict[str, Any]:
-    """PodMonitor: works for both engines (KServe pods have no Service of ours to select)."""
+def pod_monitor(p: Placement, engine: str, profile: RuntimeProfile, argo_rollout: bool = False) -> dict[str, Any]:
+    """PodMonitor: works for both engines (KServe pods have no Service of ours to select). Under an Argo
+    Rollout each series also carries the pod's model version (`model_version`), so the rollout's
+    analysis can tell the new version's pods from the stable ones."""
+    endpoint = metrics_endpoint(profile)
+    if argo_rollout:
+        endpoint["relabelings"] = [*endpoint.get("relabelings", []),
+                                   {"sourceLabels": [argo.VERSION_META_LABEL], "targetLabel": argo.VERSION_SERIES_LABEL,
+                                    "action": "replace"}]
     return {
         "apiVersion": MONITORING_API, "kind": "PodMonitor",
         "metadata": metadata(p.name, p.namespace, p.labels),
-        "spec": {"selector": _selector(p, engine), "podMetricsEndpoints": [metrics_endpoint(profile)]},
+        "spec": {"selector": _selector(p, engine), "podMetricsEndpoints": [endpoint]},
     }
 
 
-def alert_rules(p: Placement, receiver: str | None, profile: RuntimeProfile, gpu_label: str) -> list[dict[str, Any]]:
+def replicas_query(namespace: str, argo_rollout: bool) -> str:
+    """The model's live replica count. kube-state-metrics exports Deployments but not Argo Rollouts (a
+    custom resource), and under a Rollout the Deployment sits at 0: count the model's ready pods."""
+    if argo_rollout:
+        return f'sum(kube_pod_status_ready{{namespace="{namespace}",condition="true"}})'
+    return f'kube_deployment_status_replicas{{namespace="{namespace}"}}'
+
+
+def alert_rules(p: Placement, receiver: str | None, profile: RuntimeProfile, gpu_label: str,
+                argo_rollout: bool = False) -> list[dict[str, Any]]:
     a = p.spec.monitoring.alerts
     ns = p.namespace
     where = promql.scope(ns)
@@ -74,7 +91,7 @@ def alert_rules(p: Placement, receiver: str | None, profile: RuntimeProfile, gpu
                       "annotations": {"summary": f"{p.model}: p99 latency above {a.latency_p99_ms:g} ms"}})
     rules.append(
         {"alert": "ModelReplicasAtMax",
-         "expr": f'kube_deployment_status_replicas{{namespace="{ns}"}} >= {p.max_replicas}',
+         "expr": f"{replicas_query(ns, argo_rollout)} >= {p.max_replicas}",
          "for": "30m", "labels": {**labels, "severity": "ticket"},
          "annotations": {"summary": f"{p.model}: at max replicas ({p.max_replicas}) for 30 minutes"}})
     if p.gpus_per_replica:
@@ -91,11 +108,12 @@ def alert_rules(p: Placement, receiver: str | None, profile: RuntimeProfile, gpu
     return rules
 
 
-def prometheus_rule(p: Placement, receiver: str | None, profile: RuntimeProfile, gpu_label: str) -> dict[str, Any]:
+def prometheus_rule(p: Placement, receiver: str | None, profile: RuntimeProfile, gpu_label: str,
+                    argo_rollout: bool = False) -> dict[str, Any]:
     return {
         "apiVersion": MONITORING_API, "kind": "PrometheusRule",
         "metadata": metadata(p.name, p.namespace, p.labels),
-        "spec": {"groups": [{"name": f"modelfleet.{p.model}", "rules": alert_rules(p, receiver, profile, gpu_label)}]},
+        "spec": {"groups": [{"name": f"modelfleet.{p.model}", "rules": alert_rules(p, receiver, profile, gpu_label, argo_rollout)}]},
     }
 
 

@@ -18,7 +18,7 @@ from components.kubernetes.model_server import ModelServer, ModelServerArgs
 from components.kubernetes.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.kubernetes.objects import ACCELERATOR_LABEL, POOL_LABEL
 from components.kubernetes.secrets import model_secrets
-from modelfleet import promql
+from modelfleet import argo_rollouts, promql
 from modelfleet.environment import EksCluster, KubernetesStack, OnPremCluster
 from modelfleet.placement import StackPlacement
 
@@ -31,7 +31,8 @@ def addons_to_install(stack: KubernetesStack, sp: StackPlacement) -> tuple[str, 
     needs = {"kserve": stack.serving == "kserve",
              "keda": stack.serving == "deployment" and any(p.spec.autoscaling.metric != "cpu_utilization" for p in sp.placements),
              "prometheus_operator": any(p.spec.monitoring.enabled for p in sp.placements),
-             "dcgm_exporter": any(p.gpus_per_replica for p in sp.placements)}
+             "dcgm_exporter": any(p.gpus_per_replica for p in sp.placements),
+             "argo_rollouts": any(argo_rollouts.drives(p.spec, stack) for p in sp.placements)}
     return tuple(name for name in HELM_ADDONS if needs[name] and getattr(a, name) == "install")
 
 
@@ -71,7 +72,7 @@ def deploy_serving(sp: StackPlacement, provider: pulumi.ProviderResource | None,
                                pod_labels=(workload or {}).get(p.model, {}).get("labels", {}),
                                secrets=model_secrets(stack, p, provider),
                                egress=egress_rules(stack.egress, _called_endpoints(stack), _pod_identity_agent(stack)),
-                               production=stack.production)
+                               production=stack.production, argo_rollout=argo_rollouts.drives(p.spec, stack))
         server = ModelServer(p.name, args, server_opts)
         endpoints[p.model] = server.url
     return endpoints

@@ -121,7 +121,7 @@ class AksTarget(KubernetesRollouts):
 
     def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, AksCluster)
-        diagnostics = engine_diagnostics(spec, stack.serving)
+        diagnostics = engine_diagnostics(spec, stack.serving, stack.addons.argo_rollouts is not None)
         diagnostics += accelerator_diagnostics(spec, "AKS")
         acc = spec.resources.accelerator
         offer: Offer | None = None

@@ -75,7 +75,7 @@ class EksTarget(KubernetesRollouts):
 
     def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, EksCluster)
-        diagnostics = engine_diagnostics(spec, stack.serving)
+        diagnostics = engine_diagnostics(spec, stack.serving, stack.addons.argo_rollouts is not None)
         request = spec.resources.accelerator
         offer, problems = choose_offer(spec, stack, "ec2", spot=spec.spot)
         diagnostics.extend(problems)

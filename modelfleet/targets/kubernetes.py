@@ -99,7 +99,8 @@ def _signal_diagnostics(spec: ModelSpec, engine: str, profile: RuntimeProfile) -
     return out
 
 
-def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
+def engine_diagnostics(spec: ModelSpec, engine: str, argo_rollouts: bool = False) -> list[Diagnostic]:
+    """`argo_rollouts`: the stack has the Argo Rollouts add-on (canary / blue-green on Deployments)."""
     out: list[Diagnostic] = []
     a, r = spec.autoscaling, spec.rollout
     profile = profile_for(spec, engine)
@@ -120,7 +121,7 @@ def engine_diagnostics(spec: ModelSpec, engine: str) -> list[Diagnostic]:
             "Gateway with a SecurityPolicy for JWT or API keys, or ingress-nginx with oauth2-proxy external auth) — "
             "install one on the cluster and route to the model's ClusterIP Service; or set auth: none outside production")
     if engine == "deployment":
-        if r.strategy in ("canary", "blue_green"):
+        if r.strategy in ("canary", "blue_green") and not argo_rollouts:
             add("warning", "rollout.strategy",
                 f"{r.strategy} has no native mapping on plain Deployments: falls back to a rolling update that never drops "
                 f"below min replicas (maxUnavailable 0, maxSurge 1) with a {r.bake_minutes}-minute progress deadline; "

@@ -5,16 +5,20 @@
   whose autoscaling metric puts it in RawDeployment ("Standard") mode cannot split traffic: a
   canary or blue/green spec there is an error naming what works. KServe has no automatic
   rollback: the `rollback_on` conditions are a PrometheusRule that pages with the abort command.
-- `serving: deployment`: a rolling update (the engine diagnostics warn that no split exists).
-  Argo Rollouts objects are not generated: `modelfleet:addons.argo_rollouts` is reported as
-  having no effect rather than silently accepted.
+- `serving: deployment` without `modelfleet:addons.argo_rollouts`: a rolling update (the engine
+  diagnostics warn that no split exists).
+- `serving: deployment` with Argo Rollouts: a Rollout drives the Deployment (`modelfleet.argo_rollouts`):
+  canary steps or blue/green Services, traffic by replica ratio (a warning says the share the
+  pods actually give when it differs from canary_percent), and an AnalysisTemplate over the
+  `rollback_on` conditions that aborts a failing rollout automatically. A `rollback_on` condition
+  the runtime cannot measure is an error there: the promise of an automatic rollback would break.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from modelfleet import promql
+from modelfleet import argo_rollouts, promql
 from modelfleet.environment import AnyStack, KubernetesStack
 from modelfleet.plan import Diagnostic
 from modelfleet.rollout import RolloutPlan
@@ -36,6 +40,11 @@ class KubernetesRollouts(Target):
 
     def rollout_wiring(self, plan: RolloutPlan, spec: ModelSpec, stack: AnyStack) -> dict[str, Any]:
         assert isinstance(stack, KubernetesStack)
+        if argo_rollouts.drives(spec, stack) and plan.two_slots:
+            profile = profile_for(spec, "deployment")
+            measured = argo_rollouts.measured(plan, spec, profile)
+            return argo_rollouts.wiring(plan, spec.autoscaling.floor, measured,
+                                        argo_rollouts.template_name(spec.name) if measured else None)
         if stack.serving != "kserve" or not plan.two_slots:
             return {"rollback": {"automatic": False, "by": "a rolling update of the Deployment: no traffic split; restore the "
                                                           "old version in the spec to go back"}}
@@ -73,8 +82,35 @@ class KubernetesRollouts(Target):
                                   "KServe has no automatic rollback: the rollback_on conditions are a PrometheusRule "
                                   f"({spec.name}-rollback) that pages; the on-call runs `modelfleet abort {spec.name} --stack "
                                   f"{stack.stack}` (canaryTrafficPercent 0, all traffic to {plan.stable_version})"))
-        if stack.serving == "deployment" and stack.addons.argo_rollouts is not None and spec.rollout.strategy != "rolling":
-            out.append(Diagnostic("warning", spec.name, "modelfleet:addons.argo_rollouts",
-                                  "modelfleet does not generate Argo Rollouts objects yet: the setting has no effect and the "
-                                  "Deployment keeps a rolling update. To split traffic use serving: kserve (Serverless mode)"))
+        if argo_rollouts.drives(spec, stack):
+            out += _argo_diagnostics(plan, spec)
         return out
+
+
+def _argo_diagnostics(plan: RolloutPlan, spec: ModelSpec) -> list[Diagnostic]:
+    """What a reviewer must know about an Argo-driven rollout: unmeasurable rollback conditions (error),
+    a replica ratio that cannot give canary_percent (warning)."""
+    out: list[Diagnostic] = []
+    profile = profile_for(spec, "deployment")
+    if spec.monitoring.enabled:
+        for signal, query in argo_rollouts.analysis_queries(spec, spec.version, spec.name, profile).items():
+            if query is None:
+                out.append(Diagnostic("error", spec.name, "rollout.rollback_on",
+                                      f"{signal} cannot be measured: {spec.serving.runtime} exports no series for it, so Argo "
+                                      "Rollouts' analysis could never fail on it and the automatic rollback would not happen. "
+                                      f"To fix: drop {signal} from rollout.rollback_on (allowed here: "
+                                      f"{', '.join(s for s, q in argo_rollouts.analysis_queries(spec, spec.version, spec.name, profile).items() if q) or 'none'}), "
+                                      "or name the series the server exports in monitoring.metrics"))
+    if plan.phase == "in_progress" and plan.strategy == "canary":
+        floor = spec.autoscaling.floor
+        share = argo_rollouts.effective_percent(floor, plan.canary_percent)
+        if round(share, 1) != plan.canary_percent:
+            canary, stable = argo_rollouts.canary_replicas(floor, plan.canary_percent)
+            out.append(Diagnostic("warning", spec.name, "rollout.canary_percent",
+                                  f"Argo Rollouts weights traffic here by replica ratio (no traffic router): at {floor} "
+                                  f"replica(s) canary_percent {plan.canary_percent} runs {canary} new pod(s) next to {stable} "
+                                  f"stable, so the new version gets about {share:.0f}% of requests, not {plan.canary_percent}%. "
+                                  "The share follows the pods as the autoscaler adds replicas. To get closer: raise min_replicas "
+                                  f"(≥ {-(-100 // plan.canary_percent)} for one new pod in {plan.canary_percent}%), or use "
+                                  "serving: kserve (Serverless mode) for an exact split"))
+    return out

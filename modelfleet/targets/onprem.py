@@ -39,7 +39,7 @@ class OnPremTarget(KubernetesRollouts):
     def place(self, spec: ModelSpec, stack: AnyStack) -> Placement:
         assert isinstance(stack, KubernetesStack) and isinstance(stack.cluster, OnPremCluster)
         cluster = stack.cluster
-        diagnostics = engine_diagnostics(spec, stack.serving)
+        diagnostics = engine_diagnostics(spec, stack.serving, stack.addons.argo_rollouts is not None)
         request = spec.resources.accelerator
         shape = None
         accelerator = None
