@@ -84,6 +84,7 @@ FREE_TYPES: dict[str, str] = {
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": BOUNDS,
     "kubernetes:keda.sh/v1alpha1:ScaledObject": BOUNDS,
     "kubernetes:keda.sh/v1alpha1:TriggerAuthentication": "Kubernetes configuration object",
+    "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate": "Argo Rollouts configuration object (its queries run on your Prometheus)",
     "kubernetes:policy/v1:PodDisruptionBudget": "Kubernetes configuration object",
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": "Kubernetes configuration object",
     "kubernetes:rbac.authorization.k8s.io/v1:Role": "Kubernetes RBAC is free",

@@ -14,6 +14,13 @@ Contract:
 - During a KServe canary (`canaryTrafficPercent` set) an InferenceService is two workloads, the
   last rolled-out revision and the canary revision, each with the predictor's replica bounds
   (`inference_service_workloads`).
+- An Argo Rollout (`kubernetes:argoproj.io/v1alpha1:Rollout`, `workloadRef` to a Deployment) is
+  the workload: the referenced Deployment's pod template with the Rollout's autoscaler bounds; the
+  Deployment itself is free (the Rollout scales it to 0). While a rollout runs two versions it is
+  two workloads (`rollout_workloads`): a canary step's split of the replicas by replica ratio
+  (`modelfleet.argo_rollouts.canary_replicas`, one surge pod), or a blue/green preview at full size
+  (or `previewReplicaCount`) next to the active version. At weight 0 / preview 0 the new version
+  runs no pods: one workload.
 - `kubernetes:core/v1:Service` of type LoadBalancer on a cloud cluster → usage-dependent.
 """
 
@@ -22,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from modelfleet.argo_rollouts import canary_replicas
 from modelfleet.cost.context import Context, dec, dig
 from modelfleet.cost.model import HOURS_PER_MONTH, ZERO, Component, Free, Unpriced
 from modelfleet.cost.nodepools import ACCELERATOR_LABEL, POOL_LABEL
@@ -31,6 +39,8 @@ from modelfleet.plan import PlannedResource
 
 GPU = "nvidia.com/gpu"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 KEDA = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 CLOUD_CLUSTERS = ("eks", "aks")
 KEDA_DEFAULT_MAX = Decimal(100)  # KEDA's documented maxReplicaCount default
@@ -94,6 +104,51 @@ def deployment_workload(r: PlannedResource, ctx: Context) -> Workload:
                     selector.get(POOL_LABEL), lo, max(hi, lo), source)
 
 
+def _key(r: PlannedResource) -> tuple[str, str]:
+    return str(dig(r.inputs, "metadata", "namespace") or ""), str(dig(r.inputs, "metadata", "name") or r.name)
+
+
+def _rollout_refs(ctx: Context) -> dict[tuple[str, str], PlannedResource]:
+    """(namespace, Deployment name) → the Rollout whose workloadRef names it."""
+    def build() -> dict[tuple[str, str], PlannedResource]:
+        return {(_key(r)[0], str(dig(r.inputs, "spec", "workloadRef", "name"))): r for r in ctx.by_type.get(ROLLOUT, [])
+                if dig(r.inputs, "spec", "workloadRef", "kind") == "Deployment"}
+    return ctx.memo("rollout-refs", build)
+
+
+def rollout_workloads(r: PlannedResource, ctx: Context) -> list[Workload]:
+    namespace, name = _key(r)
+    ref = str(dig(r.inputs, "spec", "workloadRef", "name") or "")
+    deployment = next((d for d in ctx.by_type.get(DEPLOYMENT, []) if _key(d) == (namespace, ref)), None)
+    if deployment is None:
+        return []
+    pod = dig(deployment.inputs, "spec", "template", "spec") or {}
+    fixed = dec(dig(r.inputs, "spec", "replicas"), Decimal(1))
+    lo, hi, source = _scaler_index(ctx).get((namespace, name), (fixed, fixed, "spec.replicas"))
+    hi = max(hi, lo)
+    selector = pod.get("nodeSelector") or {}
+    w = Workload(r, ctx.model_of(r), _gpus(pod.get("containers") or []), selector.get(ACCELERATOR_LABEL),
+                 selector.get(POOL_LABEL), lo, hi, f"{source}, Argo Rollout")
+    strategy = dig(r.inputs, "spec", "strategy") or {}
+    canary, blue_green = strategy.get("canary"), strategy.get("blueGreen")
+    weights = [step["setWeight"] for step in (canary or {}).get("steps") or [] if isinstance(step, dict) and "setWeight" in step]
+    if weights and int(weights[0]) > 0:
+        weight = int(weights[0])
+        (new_lo, stable_lo), (new_hi, stable_hi) = canary_replicas(int(lo), weight), canary_replicas(int(hi), weight)
+        return [replace(w, slot=STABLE, min_replicas=Decimal(stable_lo), max_replicas=Decimal(stable_hi),
+                        bounds_from=f"{w.bounds_from}, stable pods at setWeight {weight}"),
+                replace(w, slot=NEW, min_replicas=Decimal(new_lo), max_replicas=Decimal(new_hi),
+                        bounds_from=f"{w.bounds_from}, canary pods at setWeight {weight} (replica ratio)")]
+    if blue_green and blue_green.get("autoPromotionEnabled") is False:
+        preview = blue_green.get("previewReplicaCount")
+        if preview is not None and int(preview) == 0:
+            return [w]
+        new_lo, new_hi = (dec(preview), dec(preview)) if preview is not None else (lo, hi)
+        return [replace(w, slot=STABLE, bounds_from=f"{w.bounds_from}, active version"),
+                replace(w, slot=NEW, min_replicas=new_lo, max_replicas=new_hi, bounds_from=f"{w.bounds_from}, preview version")]
+    return [w]
+
+
 def inference_service_workloads(r: PlannedResource, ctx: Context) -> list[Workload]:
     """One workload; two while `canaryTrafficPercent` is set: KServe then keeps the last rolled-out
     revision serving the rest of the traffic next to the new one (KServe 0.15 "Canary Rollout
@@ -134,7 +189,9 @@ def _onprem(w: Workload, ctx: Context) -> list:
         return [Unpriced(r.type, r.name, f"no internal rate for {w.accelerator} GPUs. To fix: add "
                                          f"`gpu_hour_usd: {{{w.accelerator}: <USD per GPU-hour>}}` to the stack's modelfleet:cluster")]
     per_replica = HOURS_PER_MONTH * w.gpus
-    revision = {STABLE: ", last rolled-out revision", NEW: ", canary revision"}.get(w.slot or "", "")
+    names = ({STABLE: ", stable version's pods", NEW: ", new version's pods"} if w.resource.type == ROLLOUT
+             else {STABLE: ", last rolled-out revision", NEW: ", canary revision"})
+    revision = names.get(w.slot or "", "")
     return [Component(r.type, r.name, f"GPU-hours ({w.gpus}× {w.accelerator} per replica{revision})", "GPU-hours", rate,
                       per_replica * lo, per_replica * hi, per_replica * expected,
                       f"stack config modelfleet:cluster.gpu_hour_usd[{w.accelerator}]", model=w.model,
@@ -154,14 +211,30 @@ def _workload_items(w: Workload, ctx: Context) -> list:
 
 @maps("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
 def deployment(r: PlannedResource, ctx: Context) -> list:
+    if r.type == DEPLOYMENT and _key(r) in _rollout_refs(ctx):
+        rollout = _rollout_refs(ctx)[_key(r)]
+        return [Free(r.type, r.name, f"holds the pod template of Argo Rollout {rollout.name}, which scales it to 0 "
+                                     "(workloadRef); the pods are priced on the Rollout")]
     return _workload_items(deployment_workload(r, ctx), ctx)
+
+
+def _merged(workloads: list[Workload], ctx: Context) -> list:
+    items = [item for w in workloads for item in _workload_items(w, ctx)]
+    frees = [i for i in items if isinstance(i, Free)]
+    return [i for i in items if not isinstance(i, Free)] + frees[:1]
 
 
 @maps("kubernetes:serving.kserve.io/v1beta1:InferenceService")
 def inference_service(r: PlannedResource, ctx: Context) -> list:
-    items = [item for w in inference_service_workloads(r, ctx) for item in _workload_items(w, ctx)]
-    frees = [i for i in items if isinstance(i, Free)]
-    return [i for i in items if not isinstance(i, Free)] + frees[:1]
+    return _merged(inference_service_workloads(r, ctx), ctx)
+
+
+@maps(ROLLOUT)
+def argo_rollout(r: PlannedResource, ctx: Context) -> list:
+    workloads = rollout_workloads(r, ctx)
+    if not workloads:
+        return [Unpriced(r.type, r.name, "its workloadRef names no Deployment in the plan, so there is no pod template to price")]
+    return _merged(workloads, ctx)
 
 
 @maps("kubernetes:core/v1:Service")
