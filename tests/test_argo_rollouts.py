@@ -11,6 +11,7 @@ against the upstream CRDs of the pinned controller (tests/fixtures/crds).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from crd_schemas import problems
 from modelfleet import argo_rollouts, preview
 from modelfleet.cost import estimate_plan
 from modelfleet.plan import ResourcePlan, as_int
-from modelfleet.render import render_plan
+from modelfleet.render import render_plan, write_rendered
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
@@ -280,3 +281,20 @@ UPSTREAM = [(0, 0, 0, 0, 0), (0, 50, 1, 0, 0), (1, 0, 0, 0, 1), (1, 1, 0, 0, 1),
 @pytest.mark.parametrize(("replicas", "weight", "surge", "canary_pods", "stable_pods"), UPSTREAM)
 def test_replica_split_matches_argo_rollouts(replicas, weight, surge, canary_pods, stable_pods):
     assert argo_rollouts.canary_replicas(replicas, weight, surge) == (canary_pods, stable_pods)
+
+
+GOLDEN = ROOT / "tests" / "golden" / "render" / "argo-canary"
+
+
+def test_render_golden_for_a_canary_in_progress(canary):
+    """What Argo CD / Flux apply for a canary in progress: review a change, then MODELFLEET_UPDATE_GOLDEN=1."""
+    rendered = render_plan(canary["argo-progress"])
+    if os.environ.get("MODELFLEET_UPDATE_GOLDEN"):
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        GOLDEN.mkdir(parents=True)
+        write_rendered(rendered, GOLDEN)
+    expected = {p.relative_to(GOLDEN).as_posix(): p.read_text() for p in sorted(GOLDEN.rglob("*")) if p.is_file()}
+    assert sorted(rendered.files) == sorted(expected), "rendered file set changed: review, then MODELFLEET_UPDATE_GOLDEN=1"
+    changed = [rel for rel, text in rendered.files.items() if text != expected[rel]]
+    assert not changed, f"rendered YAML changed in {changed}: review, then MODELFLEET_UPDATE_GOLDEN=1"
+    assert {"llama3-8b-chat/rollout-llama3-8b-chat.yaml", "llama3-8b-chat/analysistemplate-llama3-8b-chat-rollback.yaml"} <= set(expected)

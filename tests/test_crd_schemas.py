@@ -30,6 +30,8 @@ IN_PROGRESS = "  modelfleet:stable: {" + ", ".join(f"crd-{r}: '1'" for r in RUNT
 SCRATCH = {
     "scratch-deployment": ONPREM_STACK.format(engine="deployment") + IN_PROGRESS,
     "scratch-kserve": ONPREM_STACK.format(engine="kserve") + IN_PROGRESS,
+    "scratch-argo": ONPREM_STACK.format(engine="deployment").replace("{monitor_labels:", "{argo_rollouts: install, monitor_labels:")
+                    + IN_PROGRESS,
 }
 NOT_CUSTOM_GROUPS = ("helm.sh",)  # Pulumi's Helm release, not an object in the cluster
 # what `render` writes for a Helm release (Flux or Argo CD); those CRDs are the GitOps tool's, not bundled here
