@@ -65,6 +65,11 @@ def template_name(model_name: str) -> str:
     return f"{model_name}-rollback"
 
 
+def preview_service_name(model_name: str) -> str:
+    """Blue/green: the Service of the new version's pods; the model's own Service is the active one."""
+    return f"{model_name}-preview"
+
+
 def version_scope(namespace: str, version: str) -> str:
     """The matcher of one version's pods: the model's namespace and the PodMonitor's version label."""
     return f'{promql.scope(namespace)},{VERSION_SERIES_LABEL}="{version}"'
@@ -146,7 +151,7 @@ def wiring(plan: RolloutPlan, min_replicas: int, analysed: tuple[str, ...], temp
                           "(the stable pods scale down as the new ones become ready)")
         out["abort"] = f"steps become setWeight 0 + pause: {plan.version} scaled to 0 pods, all traffic to {plan.stable_version}"
     else:
-        out["active_service"], out["preview_service"] = "<model>", "<model>-preview"
+        out["active_service"], out["preview_service"] = plan.model, preview_service_name(plan.model)
         out["promote"] = (f"`{promote}` sets autoPromotionEnabled: Argo Rollouts switches the active Service to "
                           f"{plan.version} once its pods are ready")
         out["abort"] = f"previewReplicaCount 0: {plan.version} keeps no pods, the active Service stays on {plan.stable_version}"

@@ -22,9 +22,6 @@ from modelfleet import argo_rollouts as argo
 from modelfleet.placement import Placement
 from modelfleet.runtimes import RuntimeProfile
 
-def preview_service_name(p: Placement) -> str:
-    return f"{p.name}-preview"
-
 
 def analysis_template(p: Placement, profile: RuntimeProfile, prometheus_url: str) -> dict[str, Any] | None:
     plan = p.rollout
@@ -63,7 +60,7 @@ def _canary(p: Placement, template: bool) -> dict[str, Any]:
 def _blue_green(p: Placement, template: bool) -> dict[str, Any]:
     plan = p.rollout
     assert plan is not None
-    blue_green: dict[str, Any] = {"activeService": p.name, "previewService": preview_service_name(p),
+    blue_green: dict[str, Any] = {"activeService": p.name, "previewService": argo.preview_service_name(p.name),
                                   "autoPromotionEnabled": not plan.two_slots}
     if plan.phase == "aborted" and plan.two_slots:
         blue_green["previewReplicaCount"] = 0  # the new version keeps no pods until the spec changes

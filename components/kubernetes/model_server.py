@@ -36,6 +36,7 @@ from components.kubernetes.objects import (
     pod_security_context,
     runtime_data,
 )
+from modelfleet import argo_rollouts
 from modelfleet.placement import Placement
 from modelfleet.runtimes import RuntimeProfile, profile_for
 
@@ -218,7 +219,7 @@ class ModelServer(pulumi.ComponentResource):
         services = [(f"{name}-service", p.name, service_type)]
         if args.argo_rollout and spec.rollout.strategy == "blue_green":
             # Argo Rollouts points each Service's selector at one version's pods (adds rollouts-pod-template-hash)
-            services.append((f"{name}-preview-service", argo.preview_service_name(p), "ClusterIP"))
+            services.append((f"{name}-preview-service", argo_rollouts.preview_service_name(p.name), "ClusterIP"))
         for resource, service, kind in services:
             k8s.core.v1.Service(  # type: ignore[call-overload]
                 resource,

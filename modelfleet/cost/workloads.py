@@ -135,6 +135,7 @@ def rollout_workloads(r: PlannedResource, ctx: Context) -> list[Workload]:
     if weights and int(weights[0]) > 0:
         weight = int(weights[0])
         (new_lo, stable_lo), (new_hi, stable_hi) = canary_replicas(int(lo), weight), canary_replicas(int(hi), weight)
+        # the stable pods are what the canary leaves of the count (the Service spreads requests over both)
         return [replace(w, slot=STABLE, min_replicas=Decimal(stable_lo), max_replicas=Decimal(stable_hi),
                         bounds_from=f"{w.bounds_from}, stable pods at setWeight {weight}"),
                 replace(w, slot=NEW, min_replicas=Decimal(new_lo), max_replicas=Decimal(new_hi),
@@ -143,9 +144,10 @@ def rollout_workloads(r: PlannedResource, ctx: Context) -> list[Workload]:
         preview = blue_green.get("previewReplicaCount")
         if preview is not None and int(preview) == 0:
             return [w]
-        new_lo, new_hi = (dec(preview), dec(preview)) if preview is not None else (lo, hi)
+        size = dec(preview, lo) if preview is not None else None
         return [replace(w, slot=STABLE, bounds_from=f"{w.bounds_from}, active version"),
-                replace(w, slot=NEW, min_replicas=new_lo, max_replicas=new_hi, bounds_from=f"{w.bounds_from}, preview version")]
+                replace(w, slot=NEW, min_replicas=size if size is not None else lo, max_replicas=size if size is not None else hi,
+                        bounds_from=f"{w.bounds_from}, preview version")]
     return [w]
 
 
