@@ -187,6 +187,12 @@ def rollout_line(r: dict[str, Any]) -> str:
     line = f"{r['model']} {r['stable_version']} → {r['new_version']} ({r['strategy']}, {r['phase'].replace('_', ' ')}): {split}"
     if mirror:
         line += " (mirrored: " + ", ".join(f"{v} {share}%" for v, share in mirror.items()) + ")"
+    pods = r.get("replicas_at_min") or {}
+    if r.get("traffic_router") and pods:
+        line += (f", weighted by {r['traffic_router']}: at min replicas {pods['new']} new + {pods['stable']} stable pods, "
+                 f"about {pods['effective_new_percent']:g}% to {r['new_version']}")
+    elif r.get("traffic_router"):
+        line += f" ({r['traffic_router']})"
     line += f"; bake {r['bake_minutes']} min; rollback on {', '.join(r['rollback_on']) or 'none'}"
     if "started_at" in r:
         line += f"; started {r['started_at']}" if r["started_at"] else f"; started: unknown ({r.get('started_at_note')})"

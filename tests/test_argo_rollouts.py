@@ -298,3 +298,37 @@ def test_render_golden_for_a_canary_in_progress(canary):
     changed = [rel for rel, text in rendered.files.items() if text != expected[rel]]
     assert not changed, f"rendered YAML changed in {changed}: review, then MODELFLEET_UPDATE_GOLDEN=1"
     assert {"llama3-8b-chat/rollout-llama3-8b-chat.yaml", "llama3-8b-chat/analysistemplate-llama3-8b-chat-rollback.yaml"} <= set(expected)
+
+
+def _counter(labels: str, per_minute: int) -> dict[str, str]:
+    return {"series": f"http_requests_total{{{labels}}}", "values": f"0+{per_minute}x40"}
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian: prometheus)")
+def test_error_rate_analysis_reads_only_the_new_versions_pods(canary, tmp_path):
+    """vLLM's real series, both versions in one namespace: the stable one failing half its requests must
+    not abort the canary, the canary failing must."""
+    [metric] = [m for m in one(canary["argo-progress"], ANALYSIS)["spec"]["metrics"] if m["name"] == "error-rate"]
+    query = metric["provider"]["prometheus"]["query"]
+    ns = 'namespace="llama3-8b-chat"'
+
+    def case(stable_5xx: int, new_5xx: int, expected: float) -> dict:
+        series = [_counter(f'{ns},model_version="1.3.2",status="2xx"', 60), _counter(f'{ns},model_version="1.3.2",status="5xx"', stable_5xx),
+                  _counter(f'{ns},model_version="1.4.0",status="2xx"', 60), _counter(f'{ns},model_version="1.4.0",status="5xx"', new_5xx)]
+        return {"interval": "1m", "input_series": series,
+                "promql_expr_test": [{"expr": query, "eval_time": "30m", "exp_samples": [{"labels": "{}", "value": expected}]}]}
+
+    tests = {"tests": [case(stable_5xx=60, new_5xx=0, expected=0), case(stable_5xx=0, new_5xx=60, expected=50)]}
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": []}))
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", **tests}))
+    done = subprocess.run(["promtool", "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_preview_line_says_how_traffic_is_weighted(canary):
+    from modelfleet.render_preview import rollout_line
+
+    [r] = rollouts(canary["argo-progress"])
+    line = rollout_line(r)
+    assert "1.3.2 90%, 1.4.0 10%, weighted by replica ratio (no traffic router)" in line
+    assert "about 33.3% to 1.4.0" in line and "automatic: Argo Rollouts AnalysisTemplate" in line
