@@ -63,6 +63,7 @@ def _project(tmp: Path, blue_green: bool) -> Path:
     for state, stable in STATES.items():
         (tmp / "stacks" / f"Pulumi.argo-{state}.yaml").write_text(STACK.format(argo="argo_rollouts: install, ") + stable)
     (tmp / "stacks" / "Pulumi.plain-progress.yaml").write_text(STACK.format(argo="") + STATES["progress"])
+    (tmp / "stacks" / "Pulumi.present-progress.yaml").write_text(STACK.format(argo="argo_rollouts: present, ") + STATES["progress"])
     return tmp
 
 
@@ -140,7 +141,6 @@ def test_the_rollout_drives_the_deployment_and_the_autoscaler_scales_the_rollout
     assert "template" not in rollout["spec"], "the pod template stays on the Deployment"
     [res] = plan.of_type(ROLLOUT)
     assert res.options["ignoreChanges"] == ["spec.replicas"], "KEDA owns the Rollout's replicas"
-    assert one(plan, "kubernetes:apps/v1:Deployment")["spec"]["replicas"] == 0
     ref = one(plan, "kubernetes:keda.sh/v1alpha1:ScaledObject")["spec"]["scaleTargetRef"]
     assert ref == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "llama3-8b-chat"}
     pdb = one(plan, "kubernetes:policy/v1:PodDisruptionBudget")["spec"]["selector"]["matchLabels"]
@@ -174,6 +174,12 @@ def test_argo_rollouts_is_installed_pinned(canary):
     assert (release.inputs["version"], release.inputs["repositoryOpts"]["repo"]) == ("2.41.1", "https://argoproj.github.io/argo-helm")
     assert argo_rollouts.CONTROLLER_VERSION == "v1.9.1"
     assert "argo-rollouts-v1.9.1-rollouts.yaml" in (ROOT / "tests/fixtures/crds/PROVENANCE.md").read_text(), "CRDs of that controller"
+
+
+def test_present_assumes_the_controller_and_still_drives_the_deployment(canary):
+    plan = canary["present-progress"]
+    assert not [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "argo-rollouts"]
+    assert one(plan, ROLLOUT)["spec"]["strategy"]["canary"]["steps"][0] == {"setWeight": 10} and plan.of_type(ANALYSIS)
 
 
 def test_without_the_addon_todays_warning_stays(canary):

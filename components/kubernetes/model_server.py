@@ -204,9 +204,9 @@ class ModelServer(pulumi.ComponentResource):
             metadata=metadata(p.name, p.namespace, p.labels, **annotated(digest_waiver(images, p.environment))),
             spec={
                 # the autoscaler owns the live count; this is the count at creation. Under a Rollout the
-                # Deployment only holds the pod template: created at 0, and an existing one is scaled
-                # down by the Rollout (workloadRef.scaleDown) as the Rollout's pods become ready
-                "replicas": 0 if args.argo_rollout else p.min_replicas,
+                # Deployment only holds the pod template: the Rollout scales it down as its own pods become
+                # ready (workloadRef.scaleDown: progressively), so no capacity is lost on the way
+                "replicas": p.min_replicas,
                 "selector": {"matchLabels": selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "progressDeadlineSeconds": spec.serving.health.initial_delay_s + 60 * max(spec.rollout.bake_minutes, 5),
