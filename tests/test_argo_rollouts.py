@@ -141,6 +141,9 @@ def test_the_rollout_drives_the_deployment_and_the_autoscaler_scales_the_rollout
     assert "template" not in rollout["spec"], "the pod template stays on the Deployment"
     [res] = plan.of_type(ROLLOUT)
     assert res.options["ignoreChanges"] == ["spec.replicas"], "KEDA owns the Rollout's replicas"
+    [deployment], [analysis] = plan.of_type("kubernetes:apps/v1:Deployment"), plan.of_type(ANALYSIS)
+    assert res.urn in deployment.options["dependsOn"], "the steps are in place before a new pod template reaches the Deployment"
+    assert analysis.urn in res.options["dependsOn"], "the AnalysisTemplate exists before the Rollout names it"
     ref = one(plan, "kubernetes:keda.sh/v1alpha1:ScaledObject")["spec"]["scaleTargetRef"]
     assert ref == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "llama3-8b-chat"}
     pdb = one(plan, "kubernetes:policy/v1:PodDisruptionBudget")["spec"]["selector"]["matchLabels"]

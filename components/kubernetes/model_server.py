@@ -199,6 +199,10 @@ class ModelServer(pulumi.ComponentResource):
         selector = pod_selector(p, "deployment")
         spec = p.spec
         images = [c["image"] for c in pod_spec["containers"] + pod_spec["initContainers"]]
+        # under Argo Rollouts the Rollout (steps, analysis) is updated before the Deployment's pod template:
+        # a new version must meet the rollout's steps, not the previous, step-less spec
+        rollout = self._rollout(name, args) if args.argo_rollout else None
+        order = pulumi.ResourceOptions(depends_on=[rollout]) if rollout is not None else None
         k8s.apps.v1.Deployment(  # type: ignore[call-overload]
             f"{name}-deployment",
             metadata=metadata(p.name, p.namespace, p.labels, **annotated(digest_waiver(images, p.environment))),
@@ -212,8 +216,9 @@ class ModelServer(pulumi.ComponentResource):
                 "progressDeadlineSeconds": spec.serving.health.initial_delay_s + 60 * max(spec.rollout.bake_minutes, 5),
                 "template": {"metadata": {"labels": {**p.labels, **args.pod_labels}}, "spec": pod_spec},
             },
-            # HPA/KEDA change spec.replicas; IaC must not fight the autoscaler
-            opts=pulumi.ResourceOptions.merge(self._in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+            # HPA/KEDA (or, under a Rollout, Argo Rollouts) change spec.replicas; IaC must not fight them
+            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions.merge(self._in_ns, order),
+                                              pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
         )
         service_type = "LoadBalancer" if spec.network.public else "ClusterIP"
         services = [(f"{name}-service", p.name, service_type)]
@@ -228,7 +233,7 @@ class ModelServer(pulumi.ComponentResource):
                       "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
                 opts=self._in_ns,
             )
-        target = self._rollout(name, args) if args.argo_rollout else autoscaling.DEPLOYMENT_TARGET
+        target = (argo_rollouts.ROLLOUTS_API, "Rollout") if rollout is not None else autoscaling.DEPLOYMENT_TARGET
         if spec.autoscaling.metric == "cpu_utilization":
             k8s.autoscaling.v2.HorizontalPodAutoscaler(  # type: ignore[call-overload]
                 f"{name}-hpa", metadata=metadata(p.name, p.namespace, p.labels),
@@ -242,21 +247,24 @@ class ModelServer(pulumi.ComponentResource):
             )
         self._disruption_budget(name, p, selector)
 
-    def _rollout(self, name: str, args: ModelServerArgs) -> tuple[str, str]:
+    def _rollout(self, name: str, args: ModelServerArgs) -> pulumi.Resource:
         """The Argo Rollout (and its AnalysisTemplate during a rollout) that drives the Deployment; the
         autoscaler's target. The PDB keeps selecting the pods by name: both versions' pods carry it."""
         p = args.placement
         template = argo.analysis_template(p, self.profile, args.prometheus_url) if p.spec.monitoring.enabled else None
+        analysis = None
         if template is not None:
-            k8s.apiextensions.CustomResource(f"{name}-analysis", api_version=template["apiVersion"], kind=template["kind"],
-                                             metadata=template["metadata"], spec=template["spec"], opts=self._in_ns)
+            analysis = k8s.apiextensions.CustomResource(f"{name}-analysis", api_version=template["apiVersion"], kind=template["kind"],
+                                                        metadata=template["metadata"], spec=template["spec"], opts=self._in_ns)
         obj = argo.rollout(p, template is not None)
-        k8s.apiextensions.CustomResource(
+        # the AnalysisTemplate exists before the Rollout names it; HPA/KEDA change spec.replicas through
+        # the Rollout's scale subresource, and IaC must not fight them
+        ordered = pulumi.ResourceOptions(depends_on=[analysis], ignore_changes=["spec.replicas"]) if analysis is not None \
+            else pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+        return k8s.apiextensions.CustomResource(
             f"{name}-rollout", api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"], spec=obj["spec"],
-            # HPA/KEDA change spec.replicas through the Rollout's scale subresource; IaC must not fight them
-            opts=pulumi.ResourceOptions.merge(self._in_ns, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+            opts=pulumi.ResourceOptions.merge(self._in_ns, ordered),
         )
-        return obj["apiVersion"], obj["kind"]
 
     def _disruption_budget(self, name: str, p: Placement, selector: dict[str, str]) -> None:
         """With ≥ 2 replicas a node drain may take only one at a time."""
