@@ -20,6 +20,7 @@ Contract:
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from modelfleet import promql
@@ -40,13 +41,13 @@ CONTROLLER_VERSION = "v1.9.1"
 # scales the referenced Deployment down as the Rollout's pods become ready, so a model already
 # running as a plain Deployment keeps serving while it moves under the Rollout
 SCALE_DOWN = "progressively"
-# Argo Rollouts labels each pod of a Rollout with its ReplicaSet's template hash (v1alpha1.DefaultRolloutUniqueLabelKey)
-POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
-# the pod label that carries the model version (modelfleet.placed.labels_for), and the target label the
-# PodMonitor copies it to: Prometheus' pod discovery exposes each pod label as
-# __meta_kubernetes_pod_label_<name with non [a-zA-Z0-9_] as _> (prometheus discovery/kubernetes/pod.go)
+# The analysis tells the new version's pods by their version label, not by Argo's
+# rollouts-pod-template-hash: the version is known when the plan is made, the hash only in the cluster.
+# The pod label that carries it (modelfleet.placed.labels_for), and the target label the PodMonitor
+# copies it to: Prometheus' pod discovery exposes each pod label as __meta_kubernetes_pod_label_<name,
+# each character outside [a-zA-Z0-9_] as _> (prometheus discovery/kubernetes/pod.go, strutil.SanitizeLabelName)
 VERSION_POD_LABEL = "app.kubernetes.io/version"
-VERSION_META_LABEL = "__meta_kubernetes_pod_label_app_kubernetes_io_version"
+VERSION_META_LABEL = "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", VERSION_POD_LABEL)
 VERSION_SERIES_LABEL = "model_version"
 MAX_SURGE = 1  # like the plain Deployment: one pod above the count, never below it (maxUnavailable 0)
 MAX_WEIGHT = 100
@@ -158,14 +159,17 @@ def wiring(plan: RolloutPlan, min_replicas: int, analysed: tuple[str, ...], temp
     if plan.phase == "aborted":
         out["rollback"] = {"automatic": False, "by": f"aborted in Git: {plan.stable_version} takes all traffic"}
     elif template and analysed:
-        when = ("continuously from the first step until promote or abort (background analysis)" if plan.strategy == "canary"
-                else f"on the preview pods for {max(plan.bake_minutes, 1)} minutes before promotion can happen "
-                     "(pre-promotion analysis: it sees only requests sent to the preview Service)")
+        if plan.strategy == "canary":
+            when = "every minute once the canary pods take traffic (after setWeight) until promote or abort (background analysis)"
+            effect = f"{plan.version} back to 0 % and {plan.stable_version} takes all traffic"
+        else:
+            when = (f"every minute for {max(plan.bake_minutes, 1)} minutes on the preview pods before promotion can happen "
+                    "(pre-promotion analysis: it sees only requests sent to the preview Service)")
+            effect = f"{plan.version} is never promoted and its pods are scaled down; {plan.stable_version} keeps all traffic"
         out["analysis"] = {"template": template, "conditions": list(analysed), "runs": when}
         out["rollback"] = {"automatic": True,
                            "by": (f"Argo Rollouts AnalysisTemplate {template} ({', '.join(analysed)} of {plan.version}'s pods, "
-                                  f"from Prometheus) fails → the rollout is aborted: {plan.version} back to 0 % and "
-                                  f"{plan.stable_version} takes all traffic; then record it with `{abort}`")}
+                                  f"from Prometheus) fails → the rollout is aborted: {effect}; then record it with `{abort}`")}
     else:
         out["rollback"] = {"automatic": False, "by": "nothing: no rollback_on analysis (monitoring disabled or rollback_on empty); "
                                                      f"run `{abort}`"}
