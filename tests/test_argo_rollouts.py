@@ -25,6 +25,8 @@ from modelfleet import argo_rollouts, preview
 from modelfleet.cost import estimate_plan
 from modelfleet.plan import ResourcePlan, as_int
 from modelfleet.render import render_plan, write_rendered
+from modelfleet.rollout import STATE_TYPE
+from policies.rules import RULES_BY_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
@@ -341,3 +343,34 @@ def test_preview_line_says_how_traffic_is_weighted(canary):
     line = rollout_line(r)
     assert "1.3.2 90%, 1.4.0 10%, weighted by replica ratio (no traffic router)" in line
     assert "about 33.3% to 1.4.0" in line and "automatic: Argo Rollouts AnalysisTemplate" in line
+
+
+# --- rollout policies over the real Argo plans -------------------------------------------
+
+def _stack_resources(plan: ResourcePlan, started_at: str) -> list[dict]:
+    """The plan as the stack policies see it, with the rollout's start planted (no Git here)."""
+    out = []
+    for r in plan.resources:
+        props = dict(r.inputs)
+        if r.type == STATE_TYPE:
+            props["startedAt"] = started_at
+        out.append({"type": r.type, "name": r.name, "props": props})
+    return out
+
+
+@pytest.mark.parametrize(("plans", "state", "doubled"), [
+    ("blue_green", "progress", True),    # the preview runs at full size next to the active version
+    ("blue_green", "aborted", False),    # previewReplicaCount 0: no second set of pods
+    ("blue_green", "promoted", False),
+    ("canary", "progress", False),       # replica ratio splits the existing replicas
+    ("canary", "promoted", False),
+])
+def test_rollout_policies_read_the_argo_plans(plans, state, doubled, request):
+    plan = request.getfixturevalue(plans)[f"argo-{state}"]
+    resources = _stack_resources(plan, "2026-12-01T08:00:00Z")
+    config = {"environment": "prod", "now": "2026-12-01T08:11:00Z"}  # bake is 10 minutes
+    assert RULES_BY_ID["MF-ROL-002"].check_stack(resources, config) == [], "no slot is left behind"
+    over = [name for name, _ in RULES_BY_ID["MF-ROL-003"].check_stack(resources, config)]
+    assert over == (["llama3-8b-chat-rollout-state"] if doubled else [])
+    early = {**config, "now": "2026-12-01T08:09:00Z"}
+    assert RULES_BY_ID["MF-ROL-003"].check_stack(resources, early) == [], "within the bake time"
