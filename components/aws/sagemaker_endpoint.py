@@ -16,7 +16,10 @@ Registers, under the component:
   shifting and auto-rollback). The model and endpoint configuration of each version are kept when
   replaced, so an aborted rollout points the endpoint back at the stable version's configuration
   (`sagemaker_rollout`);
-- an Application Auto Scaling target (min/max replicas) and a target-tracking policy.
+- autoscaling by capacity mode (`sagemaker_scaling`): instances of the variant; or, for scale-to-zero,
+  managed instance scaling from 0 on the variant plus the model as an inference component whose copies
+  scale to 0 and wake on NoCapacityInvocationFailures; or, for `queue_depth`, an asynchronous endpoint
+  (results and failures in the stack bucket, KMS-encrypted, SNS notifications) scaling on its backlog.
 """
 
 from __future__ import annotations
@@ -27,14 +30,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import sagemaker_capacity as capacity
 from components.aws.common import assume_role_policy, policy_json
 from components.aws.sagemaker_config import (
     deployment_config,
     execution_role_statements,
     model_data,
-    scaling_policy,
 )
 from components.aws.sagemaker_monitoring import alarm_definitions
+from components.aws.sagemaker_scaling import scale_async, scale_components, scale_instances
 from components.aws.sagemaker_rollout import stable_config_name
 from modelfleet.placement import Placement
 from modelfleet.targets.aws_offers import partition
@@ -50,7 +54,9 @@ class SageMakerEndpointArgs:
     repository_arns: ECR repositories the role may pull from; subnet_ids / security_group_ids:
     VPC config + network isolation when given (default none); kms_key_arn: stack key (default
     None); sns_topic_arn: alarm notifications (default None); capture_bucket_arn /
-    capture_s3_uri: where data capture goes (required when the spec samples)."""
+    capture_s3_uri: where data capture goes (required when the spec samples); async_bucket_arn /
+    async_bucket_uri: the stack bucket holding asynchronous requests and results (required for
+    `queue_depth` models)."""
 
     placement: Placement
     environment: dict[str, str]
@@ -62,6 +68,8 @@ class SageMakerEndpointArgs:
     sns_topic_arn: str | None = None
     capture_bucket_arn: Any | None = None
     capture_s3_uri: Any | None = None
+    async_bucket_arn: Any | None = None
+    async_bucket_uri: Any | None = None
 
 
 class SageMakerEndpoint(pulumi.ComponentResource):
@@ -97,12 +105,19 @@ class SageMakerEndpoint(pulumi.ComponentResource):
 
         variant_args = {
             "variant_name": variant, "model_name": model.name, "instance_type": p.offer.instance_type,
-            "initial_instance_count": p.min_replicas,
+            "initial_instance_count": max(p.min_replicas, 1),  # CreateEndpointConfig: ≥ 1 (an async endpoint scales to 0 later)
             # large weights take a while to download and load: bound both by the spec, not SageMaker's defaults
-            "model_data_download_timeout_in_seconds": min(3600, max(600, int(spec.model.size_gib * 30))),
-            "container_startup_health_check_timeout_in_seconds": min(3600, max(600, spec.serving.health.initial_delay_s * 2)),
+            "model_data_download_timeout_in_seconds": capacity.model_data_download_seconds(spec),
+            "container_startup_health_check_timeout_in_seconds": capacity.startup_health_check_seconds(spec),
         }
+        mode = p.names.get("capacity", "instances")
+        if mode == "components":  # the model runs as an inference component; the variant only holds instances
+            variant_args = capacity.component_variant(p)
         config_args: dict[str, Any] = {"production_variants": [variant_args], "tags": p.tags}
+        if mode == "components":
+            config_args["execution_role_arn"] = role.arn  # required when the variant names no model
+        if mode == "async":
+            config_args["async_inference_config"] = self._async(name, p, endpoint_name, args, role)
         if args.kms_key_arn and accepts_volume_kms_key(p.offer.instance_type):
             config_args["kms_key_arn"] = args.kms_key_arn
         if capturing:
@@ -130,21 +145,29 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             f"{name}-endpoint", name=endpoint_name, endpoint_config_name=serving_config,
             deployment_config=deployment_config(spec.rollout, rollback), tags=p.tags, opts=child)
 
-        target = aws.appautoscaling.Target(
-            f"{name}-scaling-target", service_namespace="sagemaker",
-            resource_id=endpoint.name.apply(lambda n: f"endpoint/{n}/variant/{variant}"),
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=p.min_replicas, max_capacity=p.max_replicas, tags=p.tags, opts=child)
-        aws.appautoscaling.Policy(  # type: ignore[call-overload]
-            f"{name}-scaling-policy", policy_type="TargetTrackingScaling", service_namespace=target.service_namespace,
-            resource_id=target.resource_id, scalable_dimension=target.scalable_dimension,
-            target_tracking_scaling_policy_configuration=scaling_policy(
-                spec.autoscaling, endpoint_name, variant, p.offer.gpu_count if p.gpus_per_replica else 0, p.offer.vcpus),
-            opts=child)
+        if mode == "components":
+            scale_components(name, p, endpoint, model.name, rollback, child)
+        elif mode == "async":
+            scale_async(name, p, endpoint, child)
+        else:
+            scale_instances(name, p, endpoint, child)
 
         self.endpoint_name = endpoint.name
         self.url = endpoint.name.apply(lambda n: f"https://runtime.sagemaker.{args.region}.amazonaws.com/endpoints/{n}/invocations")
         self.register_outputs({"endpoint_name": self.endpoint_name, "url": self.url})
+
+    def _async(self, name: str, p: Placement, endpoint: str, args: SageMakerEndpointArgs, role: aws.iam.Role) -> dict[str, Any]:
+        """AsyncInferenceConfig in the stack bucket; with an alert topic, errors notify it and successes a
+        per-endpoint topic that consumers subscribe to (not the on-call topic)."""
+        assert args.async_bucket_arn is not None and args.async_bucket_uri is not None
+        child = pulumi.ResourceOptions(parent=self)
+        paths = args.async_bucket_uri.apply(lambda uri: capacity.async_paths(uri, endpoint))
+        success = None
+        if args.sns_topic_arn:
+            success = aws.sns.Topic(f"{name}-async-success", kms_master_key_id=args.kms_key_arn, tags=p.tags, opts=child).arn
+        aws.iam.RolePolicy(f"{name}-async-policy", role=role.id, policy=policy_json(capacity.async_role_statements(
+            args.async_bucket_arn, endpoint, [t for t in (args.sns_topic_arn, success) if t is not None])), opts=child)
+        return capacity.async_config(paths["output"], paths["failure"], args.kms_key_arn, success, args.sns_topic_arn)
 
     def _alarms(self, name: str, p: Placement, endpoint: str, variant: str, sns_topic_arn: str | None) -> list[Any]:
         """Create the model's alarms (one per signal); return the names of those in `rollout.rollback_on`.

@@ -1,6 +1,7 @@
 """The SageMaker platform: an ECR repository and a `SageMakerEndpoint` per model (with its
-alarms), plus, per stack, one CloudWatch dashboard (a row per monitored model) and one
-data-capture bucket when any monitored model samples requests.
+alarms), plus, per stack, one CloudWatch dashboard (a row per monitored model) and one stack bucket
+when any monitored model samples requests (data capture) or scales on its queue (asynchronous
+requests and results under `async/<endpoint>/`).
 
 `deploy(sp)` returns each model's SageMaker Runtime invocation URL (callers sign requests
 with SigV4; there is no unauthenticated URL).
@@ -17,6 +18,7 @@ from components.aws.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpoi
 from components.aws.sagemaker_monitoring import dashboard_body, dashboard_rows
 from modelfleet.aws_images import container_environment, ecr_repository_arn
 from modelfleet.environment import SageMakerStack
+from modelfleet.extras import MissingExtra, installed
 from modelfleet.naming import fit
 from modelfleet.placement import Placement, StackPlacement
 
@@ -26,6 +28,11 @@ DASHBOARD_NAME_LIMIT = 255
 
 def captures(p: Placement) -> bool:
     return p.spec.monitoring.enabled and p.spec.monitoring.data_capture.sample_percent > 0
+
+
+def queued(p: Placement) -> bool:
+    """An asynchronous endpoint: its requests and results live in the stack bucket."""
+    return p.names.get("capacity") == "async"
 
 
 class CaptureBucket(pulumi.ComponentResource):
@@ -63,7 +70,12 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     stack = sp.stack
     assert isinstance(stack, SageMakerStack) and stack.region
     repos = model_repositories(sp)
-    bucket = CaptureBucket(f"{stack.stack}-capture", stack) if any(captures(p) for p in sp.placements) else None
+    if any(p.names.get("capacity") == "components" for p in sp.placements) and not installed("pulumi_aws_native"):
+        raise MissingExtra(f"stack {stack.stack!r} scales a SageMaker model to zero, which needs inference components from "
+                           "pulumi-aws-native (not installed). To fix: pip install 'modelfleet[aws]'")
+    # one stack bucket (named for its first use, data capture) holds captures and asynchronous requests/results
+    needs_bucket = any(captures(p) or queued(p) for p in sp.placements)
+    bucket = CaptureBucket(f"{stack.stack}-capture", stack) if needs_bucket else None
     urls: dict[str, pulumi.Output[str]] = {}
     for p in sp.placements:
         assert p.offer is not None
@@ -77,7 +89,9 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
             subnet_ids=stack.subnet_ids, security_group_ids=stack.security_group_ids, kms_key_arn=stack.kms_key_arn,
             sns_topic_arn=stack.alerts.sns_topic_arn,
             capture_bucket_arn=bucket.arn if bucket and captures(p) else None,
-            capture_s3_uri=bucket.uri.apply(lambda uri, e=p.names["endpoint"]: f"{uri}/{e}") if bucket and captures(p) else None))
+            capture_s3_uri=bucket.uri.apply(lambda uri, e=p.names["endpoint"]: f"{uri}/{e}") if bucket and captures(p) else None,
+            async_bucket_arn=bucket.arn if bucket and queued(p) else None,
+            async_bucket_uri=bucket.uri if bucket and queued(p) else None))
         urls[p.model] = endpoint.url
     rows = dashboard_rows(list(sp.placements))
     if rows:

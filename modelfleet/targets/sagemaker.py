@@ -5,8 +5,8 @@ Contract:
   on-demand), resolves the serving image (`modelfleet.aws_images`) and names that fit
   SageMaker's 63-character `^[a-zA-Z0-9](-*[a-zA-Z0-9])*` rule.
 - What SageMaker cannot honour is stated in `UNSUPPORTED` and reported per model: an error
-  where a promise would be broken (scale-to-zero, queue-depth scaling, non-S3 model data,
-  unauthenticated access), a warning where a documented fallback applies (spot, public,
+  where a promise would be broken (non-S3 model data, unauthenticated access; for scale-to-zero and
+  queue-depth scaling see `sagemaker_capacity`), a warning where a documented fallback applies (spot, public,
   bake time above SageMaker's one-hour step limit).
 - Monitoring: with `monitoring.enabled: false` no CloudWatch alarm exists, so the blue/green
   update has no automatic rollback (warning; the MF-SM-004 policy also flags it in staging/prod)
@@ -27,6 +27,7 @@ from modelfleet.rollout import RolloutPlan
 from modelfleet.spec import ModelSpec
 from modelfleet.targets import Target
 from modelfleet.targets.aws_offers import choose_offer
+from modelfleet.targets.sagemaker_capacity import capacity_diagnostics, capacity_mode, capacity_names
 
 SAGEMAKER_NAME_LIMIT = 63
 SAGEMAKER_NAME_INVALID = r"[^a-z0-9-]"
@@ -55,9 +56,6 @@ def endpoint_name(spec_name: str, stack: str) -> str:
 class SageMakerTarget(Target):
     NAME = "sagemaker"
     UNSUPPORTED = {
-        "scale_to_zero": "SageMaker real-time endpoint variants keep at least one instance running "
-                         "(scaling to zero needs inference components, which modelfleet does not manage)",
-        "queue_depth": "real-time endpoints publish no queue metric (only asynchronous endpoints have a backlog metric)",
         "spot": "SageMaker real-time endpoints bill on-demand only; spot capacity is for training jobs",
         "auth_none": "SageMaker endpoints are invoked through the SageMaker Runtime API, which always requires "
                      "AWS SigV4-signed requests from an IAM principal with sagemaker:InvokeEndpoint",
@@ -71,13 +69,9 @@ class SageMakerTarget(Target):
             diagnostics.append(Diagnostic(level, spec.name, field, message))  # type: ignore[arg-type]
 
         a, r = spec.autoscaling, spec.rollout
-        if a.scale_to_zero or a.min_replicas == 0:
-            field = "autoscaling.scale_to_zero" if a.scale_to_zero else "autoscaling.min_replicas"
-            add("error", field, f"{self.UNSUPPORTED['scale_to_zero']}. To fix: set min_replicas ≥ 1 (and "
-                f"scale_to_zero: false) for environment {stack.environment!r}, leave {spec.name} out of this stack "
-                "with modelfleet:models, or serve it from an EKS stack (KEDA scales Deployments to zero)")
-        if a.metric == "queue_depth":
-            add("error", "autoscaling.metric", f"{self.UNSUPPORTED['queue_depth']}. To fix: scale on concurrency or rps")
+        # scale-to-zero → inference components; queue_depth → an asynchronous endpoint (sagemaker_capacity)
+        mode = capacity_mode(spec)
+        diagnostics.extend(capacity_diagnostics(spec, mode))
         if spec.network.auth == "none":
             add("error", "network.auth", f"network.auth is none, but {self.UNSUPPORTED['auth_none']}. "
                 "To fix: set network.auth: token (callers sign with IAM credentials), or put an "
@@ -106,7 +100,7 @@ class SageMakerTarget(Target):
         if offer is not None and stack.kms_key_arn and not accepts_volume_kms_key(offer.instance_type):
             add("warning", "modelfleet:kms_key_arn",
                 f"{offer.instance_type} keeps the model on local NVMe storage, which AWS encrypts with a hardware key; "
-                "SageMaker accepts no KMS key for such instances, so the stack's key encrypts data capture only")
+                "SageMaker accepts no KMS key for such instances, so the stack's key encrypts data capture and asynchronous results only")
         gpus = spec.resources.accelerator.count if spec.resources.accelerator else 0
         image = ""
         if offer is not None:
@@ -122,10 +116,11 @@ class SageMakerTarget(Target):
             "variant": VARIANT,
             "url": f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{endpoint}/invocations",
             "log_group": f"/aws/sagemaker/Endpoints/{endpoint}",
+            **capacity_names(spec, mode, endpoint),
         }
         return placement_for(spec, stack, self.NAME, name=name, namespace="",
                              accelerator=offer.accelerator if offer and gpus else None, gpus_per_replica=gpus,
-                             min_replicas=max(a.floor, 1), image=image, offer=offer, names=names, diagnostics=diagnostics)
+                             min_replicas=a.floor if mode != "instances" else max(a.floor, 1), image=image, offer=offer, names=names, diagnostics=diagnostics)
 
     @staticmethod
     def _monitoring(spec: ModelSpec) -> list[Diagnostic]:
