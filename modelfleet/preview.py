@@ -33,7 +33,7 @@ from modelfleet.collisions import collision_problems
 from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_paths, target_of
 from modelfleet.errors import ModelfleetError, SpecError
 from modelfleet.extras import require_for
-from modelfleet.placement import StackPlacement
+from modelfleet.placement import Placement, StackPlacement
 from modelfleet.plan import SECRET_PLACEHOLDER, PlannedResource, ResourcePlan
 from modelfleet.program import build, plan_stack
 from modelfleet.progress import stack_started
@@ -169,7 +169,9 @@ def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacemen
                            if p.rollout is not None and p.rollout.active],
               "artifacts": {p.model: p.artifact.as_dict() for p in sp.placements if p.artifact is not None},
               # per model whose machine the catalog chose: which, why, and the offers passed over
-              "placements": explain_placements(sp.placements)}
+              "placements": explain_placements(sp.placements),
+              # managed endpoints that scale to zero or on a queue: how, and what the first request after idle waits for
+              "capacity": [capacity_entry(p) for p in sp.placements if p.names.get("capacity") in CAPACITY_WORDS]}
     return ResourcePlan(stack=stack.stack, platform=stack.platform, environment=stack.environment,
                         resources=tuple(sorted(resources, key=lambda r: r.urn)), diagnostics=sp.diagnostics, outputs=endpoints, config=config)
 
@@ -179,6 +181,17 @@ def started(rollout: dict[str, Any], resources: list[PlannedResource]) -> dict[s
     (`started_at_note`), read from the model's `RolloutState` in the plan."""
     state = next((r.inputs for r in resources if r.type == STATE_TYPE and r.inputs.get("model") == rollout["model"]), {})
     return {**rollout, "started_at": state.get("startedAt"), "started_at_note": state.get("startedAtNote")}
+
+
+CAPACITY_WORDS = {
+    "components": "scale-to-zero: SageMaker inference component on an endpoint with managed instance scaling from 0 instances",
+    "async": "queue-driven: asynchronous SageMaker endpoint scaling on its backlog per instance",
+}
+
+
+def capacity_entry(p: Placement) -> dict[str, object]:
+    return {"model": p.model, "mode": p.names["capacity"], "how": CAPACITY_WORDS[p.names["capacity"]],
+            "floor": p.min_replicas, "max": p.max_replicas, "cold_start": p.names.get("cold_start")}
 
 
 def load_project(project_dir: Path) -> list[SpecFile]:

@@ -248,6 +248,11 @@ def preview_tree(plan: ResourcePlan, cost_line: str | None = None, second_slots:
         branch = tree.add(Text.assemble(("placement", "blue"), f" {placement_line(placed)}"))
         for c in [c for c in placed["candidates"] if c["why_not"]][-PASSED_OVER_SHOWN:][::-1]:
             branch.add(Text(f"passed over {c['instance_type']} (${c['hourly_usd']}/h): {c['why_not']}"))
+    for c in plan.config.get("capacity") or []:
+        line = f" {c['model']}: {c['how']}, {c['floor']}..{c['max']}"
+        if c.get("cold_start"):
+            line += f"; cold start from zero {c['cold_start']}"
+        tree.add(Text.assemble(("capacity", "blue"), line))
     for d in plan.diagnostics:
         colour = "red" if d.level == "error" else "yellow"
         tree.add(Text.assemble((d.level, colour), " ", ": ".join(p for p in (d.model, d.field, d.message) if p)))
@@ -273,6 +278,8 @@ def preview_json(plans: list[ResourcePlan], costs: dict[str, dict[str, str]] | N
             "models": [{"model": model, **weights} for model, weights in sorted((plan.config.get("artifacts") or {}).items())],
             # per model whose machine the catalog chose: the choice, the reason, the offers passed over and why
             "placements": plan.config.get("placements") or [],
+            # per scale-to-zero or queue-driven model: the mode, bounds and the estimated cold start (what it is made of)
+            "capacity": plan.config.get("capacity") or [],
         }
         if costs and plan.stack in costs:
             entry["cost"] = costs[plan.stack]

@@ -5,7 +5,10 @@ Contract:
   entry costs `instanceType` (catalog `sagemaker`) × instance-hours, bounded by the
   `aws:appautoscaling/target:Target` whose `resourceId` is
   `endpoint/<endpointName>/variant/<variantName>` (`minCapacity`/`maxCapacity`); without a
-  target, `initialInstanceCount` fixed. Serverless variants depend on usage.
+  target, `initialInstanceCount` fixed. With managed instance scaling (inference components)
+  `managedInstanceScaling.minInstanceCount/maxInstanceCount` bound it; a floor of 0 prices the
+  minimum at $0 and says so. Serverless variants depend on usage; an `asyncInferenceConfig`
+  adds its S3 requests and results as a usage-dependent component.
 - `azure-native:machinelearningservices:OnlineDeployment`: `properties.instanceType` (2.x:
   `onlineDeploymentProperties`; catalog `azureml`) × `sku.capacity`, or the bounds of the
   `azure-native:monitor:AutoscaleSetting` (2.x: `insights`) targeting it
@@ -29,6 +32,7 @@ from modelfleet.plan import PlannedResource
 
 APP_TARGET = "aws:appautoscaling/target:Target"
 SM_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+ZERO_FLOOR_MARK = "scales to zero instances when idle"  # in a component's note; the engine adds a model note
 AUTOSCALE_TYPES = ("azure-native:monitor:AutoscaleSetting", "azure-native:insights:AutoscaleSetting")  # 3.x, 2.x
 
 
@@ -95,15 +99,26 @@ def sagemaker_endpoint_config(r: PlannedResource, ctx: Context) -> list:
             continue
         initial = dec(variant.get("initialInstanceCount"), Decimal(1))
         target = _variant_target(r, ctx, name)
-        if target is not None:
+        managed = variant.get("managedInstanceScaling") or {}
+        if str(managed.get("status", "")).upper() == "ENABLED":
+            # inference components: SageMaker itself starts and releases instances within these bounds
+            lo = dec(managed.get("minInstanceCount"), initial)
+            hi = dec(managed.get("maxInstanceCount"), lo)
+            bounds = "managed instance scaling"
+        elif target is not None:
             lo = dec(target.inputs.get("minCapacity"), initial)
             hi = dec(target.inputs.get("maxCapacity"), lo)
             bounds = f"autoscaling target {target.name}"
         else:
             lo = hi = initial
             bounds = "initialInstanceCount, no autoscaling target"
+        if lo == 0:
+            bounds += f"; {ZERO_FLOOR_MARK}"
         items.append(_instance_component(r, ctx, "sagemaker", variant.get("instanceType"), lo, hi, bounds,
                                          f"SageMaker variant {name}"))
+    if r.inputs.get("asyncInferenceConfig"):
+        items.append(usage_component(r, ctx.model_of(r), "S3 storage and requests (asynchronous requests and results)",
+                                     "GB-months", "queued request payloads, results and failures kept in the stack bucket"))
     if not items:
         items.append(Unpriced(r.type, r.name, "no productionVariants in the inputs; nothing to price"))
     return items

@@ -19,6 +19,7 @@ from modelfleet.catalog import Catalog, load_catalog
 from modelfleet.cost import endpoints, nodepools, workloads  # noqa: F401 - importing registers the mappers
 from modelfleet.cost.attribution import attribute_pools
 from modelfleet.cost.context import Context, dec, dig
+from modelfleet.cost.endpoints import ZERO_FLOOR_MARK
 from modelfleet.cost.model import FROM_USAGE_FILE, NO_USAGE_FILE, SHARED, Component, Free, ModelCost, StackCost, Unpriced
 from modelfleet.cost.nodepools import NodePool
 from modelfleet.cost.registry import classify
@@ -64,6 +65,7 @@ def estimate_plan(plan: ResourcePlan, averages: Mapping[str, Decimal] | None = N
         else:
             by_model.setdefault(c.model, ModelCost(c.model)).components.append(c)
     _explain_empty(by_model, loads, ctx)
+    _explain_zero_floor(by_model)
     if averages is not None:
         for name in by_model:
             if name not in averages:
@@ -74,6 +76,14 @@ def estimate_plan(plan: ResourcePlan, averages: Mapping[str, Decimal] | None = N
                      models=models, shared=shared, unpriced=unpriced, free=free, budget=_budget(plan),
                      expected_basis=NO_USAGE_FILE if averages is None else FROM_USAGE_FILE,
                      rollouts=rollout_costs(plan, by_model))
+
+
+def _explain_zero_floor(by_model: dict[str, ModelCost]) -> None:
+    """A model that scales to zero says why its minimum is $0 (the mapper marks such components)."""
+    for mc in by_model.values():
+        if any(ZERO_FLOOR_MARK in (c.note or "") for c in mc.components):
+            mc.notes.append("scales to zero: the monthly minimum is $0 and instances are billed only while they run "
+                            "(the first request after idle waits for a cold start: see preview)")
 
 
 def _explain_empty(by_model: dict[str, ModelCost], loads: list[Workload], ctx: Context) -> None:

@@ -55,6 +55,7 @@ FREE_TYPES: dict[str, str] = {
     "aws:ecr/repositoryPolicy:RepositoryPolicy": "registry policies are free",
     "aws:sagemaker/model:Model": "a model definition; instances are priced on the endpoint configuration",
     "aws:sagemaker/endpoint:Endpoint": "billed through its endpoint configuration's instances (priced there)",
+    "aws-native:sagemaker:InferenceComponent": "runs on its endpoint's instances, priced on the endpoint configuration",
     "aws:eks/accessEntry:AccessEntry": "EKS access entries are free",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "EKS access entries are free",
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": "EKS Pod Identity is free",
