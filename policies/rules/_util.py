@@ -46,6 +46,8 @@ EC2_NODECLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 SM_MODEL = "aws:sagemaker/model:Model"
 SM_ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SM_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+# scale-to-zero models run as inference components (pulumi-aws-native: AWS::SageMaker::InferenceComponent)
+SM_INFERENCE_COMPONENT = "aws-native:sagemaker:InferenceComponent"
 AAS_TARGET = "aws:appautoscaling/target:Target"
 CW_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ACR = "azure-native:containerregistry:Registry"

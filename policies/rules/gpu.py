@@ -92,7 +92,12 @@ def prod_min_replicas(resource_type: str, props: Any, config: Mapping[str, Any])
     counts: list[tuple[float | None, str]] = []
     if resource_type == u.SM_ENDPOINT_CONFIG:
         for i, variant in enumerate(u.as_list(u.get(props, "productionVariants"))):
-            if u.get(variant, "serverlessConfig") is None:
+            managed = u.as_map(u.get(variant, "managedInstanceScaling"))
+            if str(managed.get("status", "")).upper() == "ENABLED":
+                # inference components: SageMaker scales instances itself, down to MinInstanceCount
+                counts.append((u.num(managed.get("minInstanceCount"), 1.0),
+                               f"productionVariants[{i}].managedInstanceScaling.minInstanceCount"))
+            elif u.get(variant, "serverlessConfig") is None:
                 counts.append(
                     (
                         u.num(u.get(variant, "initialInstanceCount"), 1.0),

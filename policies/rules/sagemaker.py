@@ -1,5 +1,6 @@
-"""SageMaker rules: encrypted endpoint configs, isolated models in a VPC, rollback alarms on
-endpoint deployments, and least-privilege execution roles.
+"""SageMaker rules: encrypted endpoint configs (and asynchronous results), isolated models in a VPC (and
+inference components that use them), rollback alarms on endpoint and component deployments, and
+least-privilege execution roles.
 """
 
 from __future__ import annotations
@@ -25,10 +26,15 @@ def _local_nvme(instance_type: Any) -> bool:
 
 
 def endpoint_config_kms(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
+    found = []
+    # asynchronous results land in S3, whatever the instance storage: they need their own key
+    if u.is_map(u.get(props, "asyncInferenceConfig")) and not u.get(props, "asyncInferenceConfig.outputConfig.kmsKeyId"):
+        found.append("The asynchronous endpoint writes results and failures to S3 without a KMS key. To fix: set "
+                     "asyncInferenceConfig.outputConfig.kmsKeyId (modelfleet:kms_key_arn in the stack).")
     variants = [v for v in u.as_list(u.get(props, "productionVariants")) if u.is_map(v)]
     if u.get(props, "kmsKeyArn") or (variants and all(_local_nvme(v.get("instanceType")) for v in variants)):
-        return []
-    return [
+        return found
+    return found + [
         (
             "The endpoint configuration has no kmsKeyArn, so the ML storage volume uses the default key. "
             "To fix: pass a customer-managed KMS key ARN (kmsKeyArn)."
@@ -57,6 +63,21 @@ def model_vpc(resource_type: str, props: Any, config: Mapping[str, Any]) -> list
         (
             f"The model has no vpcConfig with subnets and securityGroupIds in {u.environment(config)}. "
             "To fix: set subnet_ids and security groups for the stack so the endpoint runs in your VPC."
+        )
+    ]
+
+
+def component_uses_model(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
+    """An inference component that names a Model inherits its network isolation and VPC; an inline
+    container (specification.container) runs without them."""
+    spec = u.as_map(u.get(props, "specification"))
+    if spec.get("modelName") or not spec.get("container"):
+        return []
+    return [
+        (
+            "The inference component runs an inline container (specification.container), which has no network "
+            "isolation or VPC config of its own. To fix: reference a SageMaker Model with enableNetworkIsolation "
+            "(specification.modelName)."
         )
     ]
 
@@ -151,8 +172,8 @@ RULES = [
     _sm(
         "MF-SM-001",
         "mandatory",
-        "Endpoint configurations encrypt storage with KMS",
-        "Model weights and captured requests sit on the instance volume.",
+        "Endpoint configurations encrypt storage and asynchronous results with KMS",
+        "Model weights and captured requests sit on the instance volume; asynchronous results sit in S3.",
         ("CKV_AWS_98",),
         endpoint_config_kms,
         (u.SM_ENDPOINT_CONFIG,),
@@ -179,11 +200,11 @@ RULES = [
     _sm(
         "MF-SM-004",
         "mandatory",
-        "Endpoint deployments roll back on alarms",
-        "Blue/green and canary updates only protect you if an alarm can stop them.",
+        "Endpoint and inference-component deployments roll back on alarms",
+        "Blue/green, canary and rolling updates only protect you if an alarm can stop them.",
         (),
         rollback_alarms,
-        (u.SM_ENDPOINT,),
+        (u.SM_ENDPOINT, u.SM_INFERENCE_COMPONENT),
         ["staging", "prod"],
     ),
     _sm(
@@ -204,5 +225,14 @@ RULES = [
         data_capture,
         (u.SM_ENDPOINT_CONFIG,),
         ["prod"],
+    ),
+    _sm(
+        "MF-SM-007",
+        "mandatory",
+        "Inference components run an isolated SageMaker Model",
+        "A component's inline container skips the Model's network isolation and VPC config.",
+        ("CKV_AWS_370",),
+        component_uses_model,
+        (u.SM_INFERENCE_COMPONENT,),
     ),
 ]
