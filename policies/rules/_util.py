@@ -139,7 +139,11 @@ def labels(props: Any) -> Mapping[str, Any]:
 
 
 def tags(props: Any) -> Mapping[str, Any]:
-    return as_map(get(props, "tags"))
+    """Cloud tags as a mapping; pulumi-aws-native (CloudFormation) spells them [{key, value}, ...]."""
+    raw = get(props, "tags")
+    if is_map(raw):
+        return as_map(raw)
+    return {str(t.get("key")): t.get("value") for t in as_list(raw) if is_map(t) and "key" in t}
 
 
 def labelled(props: Any, keys: Sequence[str]) -> str | None:

@@ -20,6 +20,7 @@ TAGGABLE = (
     u.SM_MODEL,
     u.SM_ENDPOINT_CONFIG,
     u.SM_ENDPOINT,
+    u.SM_INFERENCE_COMPONENT,
     u.AAS_TARGET,
     u.CW_ALARM,
     u.ACR,
