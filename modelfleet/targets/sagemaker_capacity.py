@@ -127,7 +127,7 @@ def _async_contract(spec: ModelSpec) -> list[Diagnostic]:
     return [Diagnostic("error", spec.name, "autoscaling.metric",
                        f"queue_depth makes this an asynchronous SageMaker endpoint, whose container must answer "
                        f"POST /invocations and GET {ping} on port {port} (SageMaker's container contract); this custom image "
-                       f"declares port {spec.serving.port} and health path {spec.serving.health.path}, so nothing shows it "
+                       f"declares port {spec.serving.port} and health path {spec.serving.health.path or '(none)'}, so nothing shows it "
                        f"has that handler. To fix: serve /invocations and {ping} on {port} and set serving.port: {port} and "
                        f"serving.health.path: {ping}, use a built-in runtime ({', '.join(contract['builtin_runtimes'])}), "
                        "or scale on concurrency or rps")]
