@@ -128,7 +128,7 @@ def test_sagemaker_long_names_fit():
     assert len(name) <= 63 and re.match(SAGEMAKER_NAME, name)
 
 
-def test_sagemaker_rejects_scale_to_zero_with_reason_and_fix():
+def test_sagemaker_scales_to_zero_through_inference_components():
     dev = stack("""
   aws:region: us-east-1
   modelfleet:environment: dev
@@ -136,9 +136,12 @@ def test_sagemaker_rejects_scale_to_zero_with_reason_and_fix():
   modelfleet:registry: {kind: ecr}
   modelfleet:models: [llama3-8b-chat]
 """)
-    errors = place_stack(dev, SPECS).errors
-    assert [e.field for e in errors] == ["autoscaling.scale_to_zero"]
-    assert "at least one instance" in errors[0].message and "To fix" in errors[0].message
+    placed = place_stack(dev, SPECS)
+    assert placed.errors == []
+    [chat] = placed.placements
+    assert (chat.names["capacity"], chat.min_replicas, chat.max_replicas) == ("components", 0, 1)
+    assert chat.names["inference_component"] == chat.names["endpoint"]
+    assert "instance start" in chat.names["cold_start"] and "model download (16 GiB)" in chat.names["cold_start"]
 
 
 def test_sagemaker_limits_queue_depth_non_s3_public_and_auth(sm_prod):
@@ -157,7 +160,8 @@ spot: true
 """, "q.yaml")
     placed = place_stack(SM_PROD, [spec]).placements[0]
     levels = {d.field: d.level for d in placed.diagnostics}
-    assert levels == {"autoscaling.metric": "error", "model.uri": "error", "network.auth": "error",
+    assert placed.names["capacity"] == "async", "queue_depth is an asynchronous endpoint, not an error"
+    assert levels == {"model.uri": "error", "network.auth": "error",
                       "network.public": "warning", "spot": "warning"}
     public = next(d for d in placed.diagnostics if d.field == "network.public")
     assert "SigV4" in public.message
