@@ -38,8 +38,8 @@ from components.aws.sagemaker_config import (
     model_data,
 )
 from components.aws.sagemaker_monitoring import alarm_definitions
-from components.aws.sagemaker_scaling import scale_async, scale_components, scale_instances
 from components.aws.sagemaker_rollout import stable_config_name
+from components.aws.sagemaker_scaling import scale_async, scale_components, scale_instances
 from modelfleet.placement import Placement
 from modelfleet.targets.aws_offers import partition
 from modelfleet.targets.sagemaker import accepts_volume_kms_key

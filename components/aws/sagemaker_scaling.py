@@ -56,11 +56,11 @@ def scale_components(name: str, p: Placement, endpoint: aws.sagemaker.Endpoint, 
     import pulumi_aws_native as aws_native  # lazy: only stacks with scale-to-zero SageMaker models load it
 
     component_name = p.names["inference_component"]
-    component = aws_native.sagemaker.InferenceComponent(
+    component = aws_native.sagemaker.InferenceComponent(  # type: ignore[call-overload]
         f"{name}-component", inference_component_name=component_name, endpoint_name=endpoint.name,
-        variant_name=p.names["variant"], specification=cap.component_specification(p, model_name),  # type: ignore[arg-type]
+        variant_name=p.names["variant"], specification=cap.component_specification(p, model_name),
         runtime_config={"copy_count": cap.INITIAL_COPIES},
-        deployment_config=cap.component_deployment_config(p.spec.rollout, alarm_names),  # type: ignore[arg-type]
+        deployment_config=cap.component_deployment_config(p.spec.rollout, alarm_names),
         tags=[{"key": k, "value": v} for k, v in sorted(p.tags.items())],
         opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
             # Application Auto Scaling owns the copy count (0..max); IaC must not reset it on every update

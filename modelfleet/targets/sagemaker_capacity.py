@@ -136,7 +136,7 @@ def _async_contract(spec: ModelSpec) -> list[Diagnostic]:
 def capacity_names(spec: ModelSpec, mode: Mode, endpoint: str) -> dict[str, str]:
     """Placement names for the components: the mode, the inference component's name (the endpoint's:
     one component per endpoint, so it fits the same 63-character rule) and the cold start in words."""
-    names = {"capacity": mode}
+    names: dict[str, str] = {"capacity": mode}
     if mode == "components":
         names["inference_component"] = endpoint
     if spec.autoscaling.floor == 0:
