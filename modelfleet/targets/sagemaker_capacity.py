@@ -34,8 +34,7 @@ COPY_METRICS = ("concurrency", "rps")
 
 @lru_cache(maxsize=1)
 def facts() -> dict[str, Any]:
-    text = resources.files("modelfleet.data").joinpath("sagemaker_capacity.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = json.loads(resources.files("modelfleet.data").joinpath("sagemaker_capacity.json").read_text(encoding="utf-8"))
     return data
 
 
