@@ -333,3 +333,51 @@ def test_custom_image_that_declares_sagemakers_contract_may_scale_on_its_queue(t
     project = write_project(tmp_path, {"batch-queue": QUEUE.replace("SERVING", serving)})
     result = cli(project, "validate")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# rollouts of a scale-to-zero model ---------------------------------------------------------------
+
+DEV_CHAT = """config:
+  aws:region: us-east-1
+  modelfleet:environment: dev
+  modelfleet:platform: sagemaker
+  modelfleet:registry: {kind: ecr}
+  modelfleet:models: ["llama3-8b-chat"]
+"""
+
+
+@pytest.fixture(scope="module")
+def rollout_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
+    """llama3-8b-chat 1.4.0 scales to zero in dev (canary 10 %, bake 10 min); stable 1.3.2."""
+    root = tmp_path_factory.mktemp("smcap-rollout")
+    (root / "model_specs").mkdir()
+    (root / "stacks").mkdir()
+    (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (root / "model_specs" / "llama3-8b-chat.yaml").write_text((ROOT / "model_specs" / "llama3-8b-chat.yaml").read_text())
+    states = {"progress": "  modelfleet:stable: {llama3-8b-chat: 1.3.2}\n",
+              "aborted": "  modelfleet:stable: {llama3-8b-chat: {version: 1.3.2, aborted: 1.4.0}}\n"}
+    for state, line in states.items():
+        (root / "stacks" / f"Pulumi.sm-{state}.yaml").write_text(DEV_CHAT + line)
+    return {state: preview.preview_stack(root, f"sm-{state}") for state in states}
+
+
+def test_a_new_version_of_a_scale_to_zero_model_is_a_rolling_update_of_its_component(rollout_plans):
+    plan = rollout_plans["progress"]
+    [r] = plan.config["rollouts"]
+    assert "rolling update of inference component" in r["rollback"]["by"] and r["rollback"]["automatic"] is True
+    assert r["traffic_steps"][0] == {"new_percent": 10, "bake_minutes": 10} and r["traffic_steps"][-1]["new_percent"] == 100
+    [component] = [c for c in plan.resources if c.type == "aws-native:sagemaker:InferenceComponent"]
+    policy = component.inputs["deploymentConfig"]["rollingUpdatePolicy"]
+    assert policy["maximumBatchSize"] == {"type": "CAPACITY_PERCENT", "value": 10} and policy["waitIntervalInSeconds"] == 600
+    [model] = [m for m in plan.resources if m.type == "aws:sagemaker/model:Model"]
+    assert component.inputs["specification"]["modelName"] == model.name, "the new version's Model"
+
+
+def test_abort_points_the_component_back_at_the_stable_model(rollout_plans):
+    plan = rollout_plans["aborted"]
+    [component] = [c for c in plan.resources if c.type == "aws-native:sagemaker:InferenceComponent"]
+    serving = component.inputs["specification"]["modelName"]
+    assert not serving.startswith("arn:") and "1-3-2" in serving, \
+        "found by its version tag (the preview's tagging API answers with the tag values)"
+    [r] = plan.config["rollouts"]
+    assert "pointed back at the SageMaker Model of 1.3.2" in r["abort"]

@@ -38,7 +38,7 @@ from components.aws.sagemaker_config import (
     model_data,
 )
 from components.aws.sagemaker_monitoring import alarm_definitions
-from components.aws.sagemaker_rollout import stable_config_name
+from components.aws.sagemaker_rollout import MODEL_RESOURCE_TYPE, stable_config_name
 from components.aws.sagemaker_scaling import scale_async, scale_components, scale_instances
 from modelfleet.placement import Placement
 from modelfleet.targets.aws_offers import partition
@@ -146,7 +146,11 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             deployment_config=deployment_config(spec.rollout, rollback), tags=p.tags, opts=child)
 
         if mode == "components":
-            scale_components(name, p, endpoint, model.name, rollback, child)
+            aborted = rollout is not None and rollout.phase == "aborted" and rollout.stable_version
+            # an aborted rollout: the component runs the stable version's Model again (kept, found by its tags)
+            serving_model = stable_config_name(p, rollout.stable_version, resource_type=MODEL_RESOURCE_TYPE) \
+                if aborted and rollout is not None and rollout.stable_version else model.name
+            scale_components(name, p, endpoint, serving_model, rollback, child)
         elif mode == "async":
             scale_async(name, p, endpoint, child)
         else:

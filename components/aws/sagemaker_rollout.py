@@ -25,6 +25,7 @@ from modelfleet.placement import Placement
 from modelfleet.plan import MODEL_TAG
 
 CONFIG_RESOURCE_TYPE = "sagemaker:endpoint-config"
+MODEL_RESOURCE_TYPE = "sagemaker:model"  # a scale-to-zero model's component points back at the stable Model
 STACK_TAG, VERSION_TAG = "modelfleet:stack", "modelfleet:version"
 
 
@@ -33,19 +34,22 @@ def tag_filters(p: Placement, version: str) -> list[dict[str, Any]]:
             {"key": VERSION_TAG, "values": [version]}]
 
 
-def config_name_of(arns: list[str], p: Placement, version: str) -> str:
-    """The one configuration's name (the ARN's last segment); an error naming the fix otherwise."""
+def config_name_of(arns: list[str], p: Placement, version: str, kind: str = "endpoint configuration") -> str:
+    """The one configuration's (or model's) name (the ARN's last segment); an error naming the fix otherwise."""
     if len(arns) != 1:
         found = "none" if not arns else ", ".join(sorted(arns))
         raise ValueError(
-            f"abort of {p.model} on {p.stack}: expected one SageMaker endpoint configuration tagged "
-            f"{MODEL_TAG}={p.model}, {VERSION_TAG}={version}, found {found}. To fix: delete the extra configurations "
+            f"abort of {p.model} on {p.stack}: expected one SageMaker {kind} tagged "
+            f"{MODEL_TAG}={p.model}, {VERSION_TAG}={version}, found {found}. To fix: delete the extra {kind}s "
             f"(or, if none is left, promote the new version or restore {version} in the spec)")
     return arns[0].rsplit("/", 1)[-1]
 
 
-def stable_config_name(p: Placement, version: str, opts: pulumi.InvokeOutputOptions | None = None) -> pulumi.Output[str]:
+def stable_config_name(p: Placement, version: str, opts: pulumi.InvokeOutputOptions | None = None,
+                       resource_type: str = CONFIG_RESOURCE_TYPE) -> pulumi.Output[str]:
+    """The stable version's endpoint configuration (or, with MODEL_RESOURCE_TYPE, its SageMaker Model)."""
+    kind = "model" if resource_type == MODEL_RESOURCE_TYPE else "endpoint configuration"
     found = aws.resourcegroupstaggingapi.get_resources_output(
-        resource_type_filters=[CONFIG_RESOURCE_TYPE], tag_filters=tag_filters(p, version), opts=opts)
+        resource_type_filters=[resource_type], tag_filters=tag_filters(p, version), opts=opts)
     return found.resource_tag_mapping_lists.apply(
-        lambda mappings: config_name_of([m.resource_arn for m in mappings], p, version))
+        lambda mappings: config_name_of([m.resource_arn for m in mappings], p, version, kind))

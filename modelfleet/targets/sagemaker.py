@@ -48,6 +48,27 @@ def accepts_volume_kms_key(instance_type: str) -> bool:
     return family not in LOCAL_NVME_FAMILIES
 
 
+def _component_rollout(plan: RolloutPlan, spec: ModelSpec, component: str, alarms: list[str], bake: int) -> dict[str, Any]:
+    """A scale-to-zero model's new version is a rolling update of its inference component's copies
+    (components.aws.sagemaker_capacity.component_deployment_config: batches of the canary share, all
+    at once for blue_green, else 25 %), not an endpoint blue/green update."""
+    batch = {"canary": plan.canary_percent, "blue_green": 100}.get(plan.strategy, LINEAR_STEP_PERCENT)
+    steps = [{"new_percent": min(pct, 100), "bake_minutes": bake} for pct in range(batch, 100 + batch, batch)]
+    return {
+        "traffic_steps": steps,
+        "rollback": {"automatic": bool(alarms),
+                     "by": f"SageMaker's rolling update of inference component {component} rolls back on its CloudWatch alarms "
+                           f"for {', '.join(alarms)} during every bake: every copy back to the stable model" if alarms else
+                           "nothing: no rollback_on alarm (monitoring disabled or rollback_on empty)"},
+        "promote": f"records {plan.version}: SageMaker already replaced every copy of {component} after the last batch",
+        "abort": f"inference component {component} is pointed back at the SageMaker Model of {plan.stable_version} (kept, "
+                 "found by its tags): a rolling update back to the stable version",
+        "second_slot": f"new copies start batch by batch beside the old ones: extra instances only while the update runs "
+                       f"(about {bake * len(steps)} minutes of bakes plus copy start-up)",
+        "second_slot_minutes": bake * len(steps),
+    }
+
+
 def endpoint_name(spec_name: str, stack: str) -> str:
     """Stable per (model, stack) so dev and prod stacks in one account never collide."""
     return fit(f"{spec_name}-{stack}", SAGEMAKER_NAME_LIMIT, invalid=SAGEMAKER_NAME_INVALID)
@@ -182,6 +203,8 @@ class SageMakerTarget(Target):
             # for cost: the second slot is transient (bakes + the termination wait), not a monthly figure
             "second_slot_minutes": bake * (len(steps) + 1),
         }
+        if capacity_mode(spec) == "components":
+            wiring.update(_component_rollout(plan, spec, endpoint, alarms, bake))
         if plan.phase == "aborted":
             wiring["traffic_steps"] = []
         elif plan.strategy == "blue_green":
