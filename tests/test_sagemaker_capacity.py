@@ -381,3 +381,24 @@ def test_abort_points_the_component_back_at_the_stable_model(rollout_plans):
         "found by its version tag (the preview's tagging API answers with the tag values)"
     [r] = plan.config["rollouts"]
     assert "pointed back at the SageMaker Model of 1.3.2" in r["abort"]
+
+
+def test_smoke_addresses_a_scale_to_zero_model_through_its_inference_component():
+    import io
+
+    import boto3
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    from modelfleet.smoke.sagemaker import invoke
+
+    client = boto3.client("sagemaker-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    with Stubber(client) as stub:
+        # InvokeEndpoint on an endpoint with inference components must name the component
+        stub.add_response("invoke_endpoint", {"Body": StreamingBody(io.BytesIO(b'{"ok": 1}'), 9),
+                                              "ResponseMetadata": {"HTTPStatusCode": 200}},
+                          {"EndpointName": CHAT_ENDPOINT, "Body": b"{}", "ContentType": "application/json",
+                           "Accept": "application/json", "InferenceComponentName": CHAT_ENDPOINT})
+        result = invoke(client, CHAT_ENDPOINT, b"{}", component=CHAT_ENDPOINT)
+        stub.assert_no_pending_responses()
+    assert result.ok and result.body == '{"ok": 1}'

@@ -217,7 +217,13 @@ def _sagemaker(stack: SageMakerStack, placements: list[Placement], samples: dict
             status = wait_in_service(session.client("sagemaker"), endpoint, int(timeout_s))
             result.ready_s = time.monotonic() - started
             result.checks.append(Check("in service", True, None, None, f"endpoint {endpoint}: {status}"))
-            answer = invoke(session.client("sagemaker-runtime"), endpoint, body)
+            if p.names.get("capacity") == "async":
+                # InvokeEndpoint is refused by asynchronous endpoints; InvokeEndpointAsync needs the request in S3
+                result.message = (f"asynchronous endpoint: in service; not invoked (send a request with InvokeEndpointAsync "
+                                  f"from the stack bucket's async/{endpoint}/input/ prefix)")
+                results.append(result)
+                continue
+            answer = invoke(session.client("sagemaker-runtime"), endpoint, body, component=p.names.get("inference_component"))
         except (NoCredentialsError, PartialCredentialsError, NoRegionError) as e:
             raise SmokeEnvironmentError(f"no AWS credentials for SageMaker: {e}. To fix: configure credentials (AWS_PROFILE, "
                                         "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an OIDC/SSO role) for the stack's account") from e

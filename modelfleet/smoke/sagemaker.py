@@ -5,7 +5,7 @@ Contract:
   trivial request; models with specific inputs (Triton, TorchServe) take `--payload`.
 - `wait_in_service(sagemaker, endpoint, timeout_s)` → final status (boto3 waiter
   `endpoint_in_service`); raises `SmokeError` when the endpoint failed or timed out.
-- `invoke(runtime, endpoint, body, content_type)` → `SmokeResult` (HTTP status, latency ms,
+- `invoke(runtime, endpoint, body, content_type, component)` → `SmokeResult` (HTTP status, latency ms,
   the first bytes of the response). Errors from the model come back as a result, not a raise.
 """
 
@@ -66,12 +66,16 @@ def wait_in_service(sagemaker: Any, endpoint: str, timeout_s: int = 1800, delay_
     return status
 
 
-def invoke(runtime: Any, endpoint: str, body: bytes, content_type: str = "application/json") -> SmokeResult:
+def invoke(runtime: Any, endpoint: str, body: bytes, content_type: str = "application/json",
+           component: str | None = None) -> SmokeResult:
+    """`component`: the inference component to address (scale-to-zero models), which InvokeEndpoint then requires."""
     from botocore.exceptions import ClientError
 
     started = time.perf_counter()
+    extra = {"InferenceComponentName": component} if component else {}
     try:
-        response = runtime.invoke_endpoint(EndpointName=endpoint, Body=body, ContentType=content_type, Accept="application/json")
+        response = runtime.invoke_endpoint(EndpointName=endpoint, Body=body, ContentType=content_type, Accept="application/json",
+                                           **extra)
     except ClientError as e:
         elapsed = (time.perf_counter() - started) * 1000
         status = int(e.response.get("OriginalStatusCode") or e.response["ResponseMetadata"].get("HTTPStatusCode", 500))
