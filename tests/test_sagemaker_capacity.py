@@ -54,11 +54,12 @@ GOOD = {"chat-zero": CHAT.replace("SIZE", "16").replace("METRIC", "concurrency")
 CHAT_ENDPOINT, QUEUE_ENDPOINT = "chat-zero-sm-dev", "batch-queue-sm-dev"
 
 
-def write_project(root: Path, specs: dict[str, str]) -> Path:
+def write_project(root: Path, specs: dict[str, str], stacks: dict[str, str] | None = None) -> Path:
     (root / "model_specs").mkdir(parents=True)
     (root / "stacks").mkdir()
     (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (root / "stacks" / "Pulumi.sm-dev.yaml").write_text(STACK)
+    for stack, body in (stacks or {"sm-dev": STACK}).items():
+        (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(body)
     for name, body in specs.items():
         (root / "model_specs" / f"{name}.yaml").write_text(body)
     return root
@@ -337,27 +338,14 @@ def test_custom_image_that_declares_sagemakers_contract_may_scale_on_its_queue(t
 
 # rollouts of a scale-to-zero model ---------------------------------------------------------------
 
-DEV_CHAT = """config:
-  aws:region: us-east-1
-  modelfleet:environment: dev
-  modelfleet:platform: sagemaker
-  modelfleet:registry: {kind: ecr}
-  modelfleet:models: ["llama3-8b-chat"]
-"""
-
-
 @pytest.fixture(scope="module")
 def rollout_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
     """llama3-8b-chat 1.4.0 scales to zero in dev (canary 10 %, bake 10 min); stable 1.3.2."""
-    root = tmp_path_factory.mktemp("smcap-rollout")
-    (root / "model_specs").mkdir()
-    (root / "stacks").mkdir()
-    (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (root / "model_specs" / "llama3-8b-chat.yaml").write_text((ROOT / "model_specs" / "llama3-8b-chat.yaml").read_text())
     states = {"progress": "  modelfleet:stable: {llama3-8b-chat: 1.3.2}\n",
               "aborted": "  modelfleet:stable: {llama3-8b-chat: {version: 1.3.2, aborted: 1.4.0}}\n"}
-    for state, line in states.items():
-        (root / "stacks" / f"Pulumi.sm-{state}.yaml").write_text(DEV_CHAT + line)
+    root = write_project(tmp_path_factory.mktemp("smcap-rollout"),
+                         {"llama3-8b-chat": (ROOT / "model_specs" / "llama3-8b-chat.yaml").read_text()},
+                         {f"sm-{state}": STACK + line for state, line in states.items()})
     return {state: preview.preview_stack(root, f"sm-{state}") for state in states}
 
 
