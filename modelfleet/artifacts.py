@@ -219,9 +219,45 @@ def _plan(spec: ModelSpec, stack: AnyStack, target: str, names: dict[str, str]) 
                               f"(only {', '.join(HUB_RUNTIMES)} load a Hub model themselves). To fix: "
                               + (S3_FIX if engine == "sagemaker" else BLOB_FIX) + ", or serve with runtime vllm or tgi"))
         return ArtifactPlan(spec.model.uri, fetch_uri, "none", "unsupported", secrets=tuple(uses)), out
+    if scheme == "hf" and engine == "sagemaker" and spec.serving.image:
+        out.append(Diagnostic("error", spec.name, "serving.image",
+                              f"{fetch_uri}: on SageMaker the Hub download is done by AWS's {spec.serving.runtime} container "
+                              f"(HF_MODEL_ID), and serving.image {spec.serving.image!r} replaces it with an image that may not. "
+                              "To fix: remove serving.image so the AWS container serves the model, or " + S3_FIX))
+        return ArtifactPlan(spec.model.uri, fetch_uri, "none", "unsupported", secrets=tuple(uses)), out
     method, how, fetcher = _method(scheme, engine, parsed, spec)
     out.extend(_credentials_warning(spec, stack, target, scheme, method, uses))
-    return ArtifactPlan(spec.model.uri, fetch_uri, method, how, fetcher, resolved_from, identity, tuple(uses)), out
+    notes: tuple[str, ...] = ()
+    if method == "hub-download" and engine == "sagemaker":
+        notes, egress = _sagemaker_hub_egress(spec, stack, uses)
+        out.extend(egress)
+    return ArtifactPlan(spec.model.uri, fetch_uri, method, how, fetcher, resolved_from, identity, tuple(uses), notes), out
+
+
+def _sagemaker_hub_egress(spec: ModelSpec, stack: AnyStack, uses: list[SecretUse]) -> tuple[tuple[str, ...], list[Diagnostic]]:
+    """What a Hub download on SageMaker needs from the network (and a token), said in preview.
+
+    SageMaker's network isolation (EnableNetworkIsolation) gives the container no outbound network, so a
+    model the container downloads itself runs without it; with a VPC config its traffic leaves through
+    the stack's subnets ("Give SageMaker hosted endpoints access to resources in your Amazon VPC":
+    a NAT gateway for internet access)."""
+    subnets = getattr(stack, "subnet_ids", ())
+    notes = []
+    out = []
+    if subnets:
+        message = (f"network isolation is off for this model: the container downloads {uris.parse(spec.model.uri).hf_repo} from "
+                   f"huggingface.co at start through the stack's subnets ({', '.join(subnets)}), which need a route to the "
+                   "internet (NAT gateway) and security groups allowing HTTPS (443) egress. To fix without internet egress: "
+                   f"{S3_FIX} (SageMaker then downloads it and the container stays isolated)")
+        out.append(Diagnostic("warning", spec.name, "model.uri", message))
+        notes.append("egress: HTTPS to huggingface.co through the stack's subnets (NAT); network isolation off for this model")
+    else:
+        notes.append("egress: HTTPS to huggingface.co over the internet access SageMaker gives a container without a VPC config; "
+                     "network isolation off for this model")
+    if not any(u.env in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") for u in uses):
+        notes.append("no Hub token: only public (ungated) repositories download. For a gated one set serving.secret_env: "
+                     "{HF_TOKEN: <logical secret>} and map it in modelfleet:secrets")
+    return tuple(notes), out
 
 
 # which object stores each cluster kind reaches with the model's own cloud identity
@@ -263,8 +299,11 @@ def _method(scheme: str, engine: str, parsed: uris.ModelUri, spec: ModelSpec) ->
         return "storage-initializer", "KServe's storage initializer downloads storageUri before the server starts", None
     if engine == "sagemaker":
         if scheme == "hf":
+            from modelfleet.aws_images import hub_environment
+
+            env = ", ".join(f"{k}={v}" for k, v in hub_environment(spec.serving.runtime, parsed.raw).items())
             return "hub-download", (f"the AWS {spec.serving.runtime} container downloads {parsed.hf_repo} from the Hugging Face Hub "
-                                    "at start (HF_MODEL_ID)"), None
+                                    f"at start ({env}); no S3 model data"), None
         return "platform-download", "SageMaker copies the S3 data to /opt/ml/model before the container starts", None
     if scheme == "hf":
         return "hub-download", f"the {spec.serving.runtime} server downloads {parsed.hf_repo} from the Hugging Face Hub at start", None

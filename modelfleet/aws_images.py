@@ -6,10 +6,14 @@ Contract:
   runtime, resolved OFFLINE from the `sagemaker.core.image_uris` tables shipped with
   sagemaker-core (imported lazily: only SageMaker stacks pay for it). DLC versions are pinned in
   `DLC` so an upgrade of the SDK never changes a running endpoint's image by itself.
-- `container_environment(spec, gpus)` → (environment, diagnostics): the variables each DLC
-  reads (model location, GPU count / tensor-parallel degree) plus `serving.env`; `serving.args`
-  become environment variables where the container maps them (LMI `OPTION_*`, TGI flags), else
-  a warning says they are not passed.
+- An image outside ECR is served through an ECR pull-through cache rule when ECR mirrors its
+  registry (`modelfleet.pull_through`; the stack's `modelfleet:pull_through` gives credentials),
+  else it is an error naming `modelfleet build --push`. `cached_image(image, stack)` says how.
+- `container_environment(spec, gpus, model_uri)` → (environment, diagnostics): the variables each
+  DLC reads (model location, GPU count / tensor-parallel degree) plus `serving.env`; for an
+  `hf://` model the LMI / TGI container downloads the Hub repository itself (`HUB_ENV`);
+  `serving.args` become environment variables where the container maps them (LMI `OPTION_*`,
+  TGI flags), else a warning says they are not passed.
 - `ecr_repository_arn(image)` → the repository ARN of an ECR image URI, or None.
 """
 
@@ -19,12 +23,32 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from modelfleet.environment import AnyStack
+from modelfleet import uris
+from modelfleet.environment import AnyStack, SageMakerStack
 from modelfleet.plan import Diagnostic
+from modelfleet.pull_through import CachedImage, resolve
 from modelfleet.spec import ModelSpec
 from modelfleet.targets.aws_offers import partition
 
 MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks ModelDataUrl / S3 model data
+
+
+@dataclass(frozen=True)
+class HubEnv:
+    """The variables an AWS LLM container reads to download a Hugging Face Hub model at start."""
+
+    model_id: str
+    revision: str
+
+
+# runtime → how its AWS container names the Hub repository and its revision.
+# LMI (vllm): HF_MODEL_ID = option.model_id, and every option.<x> is read as OPTION_<X>, so option.revision
+#   is OPTION_REVISION (djl-serving serving/docs/lmi/deployment_guide/configurations.md, "Model Artifact
+#   Configuration"; serving/docs/lmi/lmi_environment_variable_instruction.md). Gated models read HF_TOKEN
+#   (serving/docs/lmi/user_guides/starting-guide.md).
+# TGI (Hugging Face LLM DLC): sagemaker-entrypoint.sh of text-generation-inference exports MODEL_ID from
+#   HF_MODEL_ID and REVISION from HF_MODEL_REVISION; the launcher reads HF_TOKEN for gated models.
+HUB_ENV = {"vllm": HubEnv("HF_MODEL_ID", "OPTION_REVISION"), "tgi": HubEnv("HF_MODEL_ID", "HF_MODEL_REVISION")}
 ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)")
 
 
@@ -48,12 +72,12 @@ DLC = {
 
 def sagemaker_image(spec: ModelSpec, stack: AnyStack, instance_type: str) -> tuple[str, list[Diagnostic]]:
     if spec.name in stack.images:  # a promoted pin (see placed.default_image)
-        return stack.images[spec.name], _ecr_only(spec, stack.images[spec.name], f"modelfleet:images.{spec.name}")
+        return stack.images[spec.name], _reachable(spec, stack, stack.images[spec.name], f"modelfleet:images.{spec.name}")
     if spec.serving.image:
-        return spec.serving.image, _ecr_only(spec, spec.serving.image, "serving.image")
+        return spec.serving.image, _reachable(spec, stack, spec.serving.image, "serving.image")
     if spec.serving.runtime in stack.images:
         image = stack.images[spec.serving.runtime]
-        return image, _ecr_only(spec, image, f"modelfleet:images.{spec.serving.runtime}")
+        return image, _reachable(spec, stack, image, f"modelfleet:images.{spec.serving.runtime}")
     dlc = DLC[spec.serving.runtime]
     region = stack.region or "us-east-1"
     try:
@@ -75,13 +99,32 @@ def _retrieve(dlc: Dlc, region: str, instance_type: str | None) -> str:
     return uri
 
 
-def _ecr_only(spec: ModelSpec, image: str, field: str) -> list[Diagnostic]:
+def cached_image(image: str, stack: AnyStack) -> CachedImage | None:
+    """How SageMaker pulls a non-ECR image (its pull-through cache rule), None for ECR images or unreachable ones."""
+    if ECR_IMAGE.match(image) or not isinstance(stack, SageMakerStack):
+        return None
+    return resolve(image, stack.pull_through)[0]
+
+
+def image_source(image: str, stack: AnyStack) -> dict[str, object]:
+    """Preview: {"image": {source, pull_through}} for an image served through a pull-through cache rule, else {}."""
+    cached = cached_image(image, stack)
+    if cached is None:
+        return {}
+    return {"image": {"source": image, "pull_through": {
+        "rule_prefix": cached.prefix, "upstream_registry_url": cached.upstream_url, "credential": cached.credential_arn,
+        "pulled_as": cached.uri("<account>", stack.region or "us-east-1")}}}
+
+
+def _reachable(spec: ModelSpec, stack: AnyStack, image: str, field: str) -> list[Diagnostic]:
     if ECR_IMAGE.match(image):
         return []
+    problem = resolve(image, stack.pull_through if isinstance(stack, SageMakerStack) else {})[1]
+    if problem is None:
+        return []
     return [Diagnostic("error", spec.name, field,
-                       f"SageMaker pulls serving images from Amazon ECR only, but {field} is {image!r}. "
-                       "To fix: push the image to the stack's ECR repository (`modelfleet build --push`) and "
-                       "reference it by its ECR URI, or use a built-in runtime so the AWS container is used")]
+                       f"SageMaker pulls serving images from Amazon ECR only, and {field} is {image!r}: {problem[0]}. "
+                       f"To fix: {problem[1]}, or use a built-in runtime so the AWS container is used")]
 
 
 def ecr_repository_arn(image: str) -> str | None:
@@ -112,7 +155,16 @@ def _flags_to_env(args: tuple[str, ...], prefix: str) -> tuple[dict[str, str], l
     return env, left
 
 
-def container_environment(spec: ModelSpec, gpus: int) -> tuple[dict[str, str], list[Diagnostic]]:
+def hub_environment(runtime: str, model_uri: str) -> dict[str, str]:
+    """HF_MODEL_ID (+ the revision variable) for an hf:// model on the runtime's AWS container; {} otherwise."""
+    if not model_uri.startswith("hf://") or runtime not in HUB_ENV:
+        return {}
+    parsed, names = uris.parse(model_uri), HUB_ENV[runtime]
+    return {names.model_id: parsed.hf_repo, **({names.revision: parsed.revision} if parsed.revision else {})}
+
+
+def container_environment(spec: ModelSpec, gpus: int, model_uri: str | None = None) -> tuple[dict[str, str], list[Diagnostic]]:
+    """`model_uri`: what the server loads (a resolved models:/ URI), default `model.uri`."""
     runtime = spec.serving.runtime
     env: dict[str, str] = {}
     diagnostics: list[Diagnostic] = []
@@ -146,6 +198,8 @@ def container_environment(spec: ModelSpec, gpus: int) -> tuple[dict[str, str], l
                                           f"the SageMaker {runtime} container serves {MODEL_DIR} with its own launcher: "
                                           f"serving.args ({' '.join(args)}) are not passed. Put the settings in the model "
                                           "artifact (e.g. config.pbtxt) or serving.env"))
+    if not spec.serving.image:
+        env.update(hub_environment(runtime, model_uri or spec.model.uri))  # the container downloads the Hub model itself
     env.update(spec.serving.env)
     return env, diagnostics
 

@@ -34,6 +34,7 @@ from pydantic import (
 from modelfleet.credentials import secret_kind, userinfo
 from modelfleet.errors import Problem, SpecError
 from modelfleet.labels import label_value_problem, tag_key_problem
+from modelfleet.pull_through import setting_problem
 from modelfleet.references import image_problem, registry_problem
 from modelfleet.secret_refs import reference_problem
 from modelfleet.selection import glob_problem, selects
@@ -559,13 +560,36 @@ def _cluster_hardening(cluster: Any, info: ValidationInfo) -> Any:
     return cluster
 
 
+class PullThroughRegistry(_Frozen):
+    """One upstream registry mirrored by an ECR pull-through cache rule (modelfleet.pull_through)."""
+
+    credential: Annotated[str | None, Field(description="ARN of the Secrets Manager secret (name starting with "
+                                                        "ecr-pullthroughcache/, in the stack's account and Region) holding the "
+                                                        "registry user name and access token; required for Docker Hub, GitHub, "
+                                                        "GitLab and Azure registries, refused for anonymous ones.")] = None
+    prefix: Annotated[str | None, Field(description="ECR repository prefix of the cache (default: github, quay, docker-hub, "
+                                                    "kubernetes, ecr-public, gitlab, acr-<name>).")] = None
+
+
 class SageMakerStack(_StackBase):
     platform: Annotated[Literal["sagemaker"], Field(description=PLATFORM)]
     subnet_ids: Annotated[tuple[str, ...], Field(description="Private subnets: VPC config and network isolation.")] = ()
     security_group_ids: Annotated[tuple[str, ...], Field(description="Security groups for the VPC config.")] = ()
     kms_key_arn: Annotated[str | None, Field(description="KMS key for endpoint storage and data capture.")] = None
-    pull_through: Annotated[dict[str, str], Field(description="Upstream registry host -> logical secret (modelfleet:secrets) holding "
-                                                              "its credential, for ECR pull-through cache rules that need one.")] = {}
+    pull_through: Annotated[dict[str, PullThroughRegistry], Field(
+        description="Serving images outside ECR, per upstream registry host (ghcr.io, quay.io, registry.k8s.io, public.ecr.aws, "
+                    "docker.io, registry.gitlab.com, <name>.azurecr.io): the stack creates an ECR pull-through cache rule for "
+                    "each registry a model's image comes from and SageMaker pulls the image through it. Registries that "
+                    "need a credential (Docker Hub, GitHub, GitLab, Azure) must be listed with one.",
+        examples=[{"ghcr.io": {"credential": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf"}},
+                  {"quay.io": {}}])] = {}
+
+    @field_validator("pull_through")
+    @classmethod
+    def _pull_through(cls, registries: dict[str, PullThroughRegistry], info: ValidationInfo) -> dict[str, PullThroughRegistry]:
+        for host, entry in registries.items():
+            raise_problem(setting_problem(host, entry.credential, entry.prefix, info.data.get("region")), f"pull_through.{host}")
+        return registries
 
 
 class Workspace(_Frozen):

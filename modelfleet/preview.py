@@ -29,6 +29,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from modelfleet import mocked_cloud
 from modelfleet.alert_destinations import destination_problems
+from modelfleet.aws_images import image_source
 from modelfleet.collisions import collision_problems
 from modelfleet.environment import AnyStack, find_stack, load_stack_file, stack_paths, target_of
 from modelfleet.errors import ModelfleetError, SpecError
@@ -71,7 +72,7 @@ class _CapturingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            inputs = pulumi.runtime.rpc.deserialize_properties(_mask_secrets(request.object))
             options = {
                 "protect": bool(request.protect),
                 "retainOnDelete": bool(request.retainOnDelete),
@@ -90,6 +91,29 @@ class _CapturingMonitor(mocks.MockMonitor):
 def _normal_urn(urn: str) -> str:
     """Mock URNs of top-level resources carry the root stack's type; real ones do not."""
     return urn.replace("::pulumi:pulumi:Stack$", "::")
+
+
+def _mask_secrets(struct: Any) -> Any:
+    """Replace every secret value inside a registration's wire properties by the placeholder, in place.
+
+    Deserializing would mark a whole property secret when one nested value is (a container whose
+    environment holds one token), hiding what a reviewer needs; masking first keeps the siblings."""
+    for value in struct.fields.values():
+        _mask_value(value)
+    return struct
+
+
+def _mask_value(value: Any) -> None:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        sig = value.struct_value.fields.get(pulumi.runtime.rpc._special_sig_key)
+        if sig is not None and sig.string_value == pulumi.runtime.rpc._special_secret_sig:
+            value.string_value = SECRET_PLACEHOLDER
+            return
+        _mask_secrets(value.struct_value)
+    elif kind == "list_value":
+        for item in value.list_value.values:
+            _mask_value(item)
 
 
 def _plain(value: Any) -> Any:
@@ -167,7 +191,8 @@ def preview_loaded(stack: AnyStack, specs: list[SpecFile], placed: StackPlacemen
               # every rollout in progress (or aborted): versions, split, bake, rollback wiring
               "rollouts": [started(p.rollout.as_dict(), resources) for p in sp.placements
                            if p.rollout is not None and p.rollout.active],
-              "artifacts": {p.model: p.artifact.as_dict() for p in sp.placements if p.artifact is not None},
+              "artifacts": {p.model: {**p.artifact.as_dict(), **image_source(p.image, stack)}
+                            for p in sp.placements if p.artifact is not None},
               # per model whose machine the catalog chose: which, why, and the offers passed over
               "placements": explain_placements(sp.placements),
               # managed endpoints that scale to zero or on a queue: how, and what the first request after idle waits for

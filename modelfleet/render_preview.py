@@ -244,6 +244,11 @@ def preview_tree(plan: ResourcePlan, cost_line: str | None = None, second_slots:
             branch.add(Text(f"secret: {use['env']} ← {use['secret']} ({use['reference']})"))
         for note in weights.get("notes", []):
             branch.add(Text(f"note: {note}"))
+        pulled = (weights.get("image") or {}).get("pull_through")
+        if pulled:
+            cred = f", credential {pulled['credential']}" if pulled["credential"] else ""
+            branch.add(Text(f"image: {weights['image']['source']} through ECR pull-through cache rule {pulled['rule_prefix']}/ "
+                            f"({pulled['upstream_registry_url']}{cred}) as {pulled['pulled_as']}"))
     for placed in plan.config.get("placements") or []:
         branch = tree.add(Text.assemble(("placement", "blue"), f" {placement_line(placed)}"))
         for c in [c for c in placed["candidates"] if c["why_not"]][-PASSED_OVER_SHOWN:][::-1]:

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 # Which stores each target reads and how the value reaches the server.
 DELIVERY = {
-    "sagemaker": {"aws_secrets_manager": "read by Pulumi at deploy time into the model's container environment (a Pulumi secret)"},
+    # SageMaker has no secret reference for a real-time model's environment (components.aws.sagemaker_container)
+    "sagemaker": {"aws_secrets_manager": "read by Pulumi at deploy time into the model's container environment (a Pulumi "
+                                         "secret in state and previews; readable by principals allowed sagemaker:DescribeModel)"},
     "azureml": {"key_vault": "Azure ML secret injection: the deployment resolves the Key Vault reference with the endpoint's identity"},
 }
 

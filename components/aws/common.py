@@ -3,6 +3,9 @@
 - `is_production(env)`: which environments get `protect` on stateful resources.
 - `stack_tags(stack)`: tags for stack-level resources (registries, cluster, network).
 - `assume_role_policy(service)`: trust policy JSON for one AWS service principal.
+- `service_trust_policy(service, account, source_arn)`: the same, limited to calls made on behalf of
+  this account (`aws:SourceAccount`) and, where the calling resource's ARN is known, of it
+  (`aws:SourceArn`): AWS's cross-service confused-deputy guidance.
 - `policy_json(statements)`: an IAM policy document as JSON text (inputs may be Outputs).
 - `ec2`, `s3`: those `pulumi_aws` modules, imported without their import-time deprecation notices.
 """
@@ -46,6 +49,22 @@ def stack_tags(stack: AnyStack) -> dict[str, str]:
 def assume_role_policy(service: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def service_trust_policy(service: str, account: Any, source_arn: Any | None = None) -> pulumi.Output[str]:
+    """Trust policy for a service principal acting only for `account` (and `source_arn`, an ARN pattern).
+
+    SageMaker developer guide, "Cross-service confused deputy prevention": use `aws:SourceAccount`
+    (and `aws:SourceArn`, wildcards for unknown parts) in the role's trust policy, so SageMaker
+    assumes the role only on behalf of this account's resources. `account` / `source_arn` may be Outputs."""
+    def document(resolved: list[Any]) -> str:
+        condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": resolved[0]}}
+        if resolved[1] is not None:
+            condition["ArnLike"] = {"aws:SourceArn": resolved[1]}
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", "Condition": condition}]})
+
+    return pulumi.Output.all(account, source_arn).apply(document)
 
 
 def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:

@@ -1,7 +1,8 @@
 """Pure builders for a SageMaker endpoint's settings (no Pulumi resources; unit-testable).
 
 - `execution_role_statements(...)`: least-privilege statements for ONE model — ECR pull on its
-  image repositories, S3 read on its `model.uri` prefix only, S3 write on its capture prefix,
+  image repositories (and import into its pull-through cache repository), S3 read on its
+  `model.uri` prefix only (none for a Hub download), S3 write on its capture prefix,
   its own log group, metrics in the SageMaker namespaces, its KMS key, VPC ENIs when in a VPC.
 - `deployment_config(rollout, alarm_names)`: blue/green traffic shifting that follows
   `rollout` (canary → CANARY of `canary_percent` %, blue_green → ALL_AT_ONCE, rolling →
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelfleet.pull_through import facts as pull_through_facts
 from modelfleet.spec import Autoscaling, Rollout
 
 ENDPOINT_NAMESPACE = "/aws/sagemaker/Endpoints"  # per-instance metrics (GPU/CPU utilization)
@@ -39,26 +41,19 @@ def model_data(uri: str) -> dict[str, Any]:
         {"s3_uri": prefix, "s3_data_type": "S3Prefix", "compression_type": "None"}]}}
 
 
-def execution_role_statements(*, partition: str, region: str, endpoint: str, model_uri: str,
+def execution_role_statements(*, partition: str, region: str, endpoint: str, model_uri: str | None,
                               repository_arns: list[Any], capture_bucket_arn: Any | None,
-                              kms_key_arn: str | None, in_vpc: bool) -> list[dict[str, Any]]:
-    """IAM statements of the model's execution role; ARNs may be Outputs."""
-    bucket, key = split_s3(model_uri)
-    if key.endswith((".tar.gz", ".tgz")):
-        s3_object, list_prefix = f"arn:{partition}:s3:::{bucket}/{key}", key  # one archive: exactly that object
-    else:
-        prefix = key if not key or key.endswith("/") else key + "/"
-        s3_object, list_prefix = f"arn:{partition}:s3:::{bucket}/{prefix}*", f"{prefix}*"
+                              kms_key_arn: str | None, in_vpc: bool,
+                              cached_repository_arns: list[Any] | None = None) -> list[dict[str, Any]]:
+    """IAM statements of the model's execution role; ARNs may be Outputs. `model_uri` None: the container
+    downloads its weights itself (Hub), no S3 read. `cached_repository_arns`: pull-through cache repositories."""
     log_group = f"arn:{partition}:logs:{region}:*:log-group:{ENDPOINT_NAMESPACE}/{endpoint}"
     statements: list[dict[str, Any]] = [
         {"Sid": "PullImage", "Effect": "Allow",
          "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-         "Resource": repository_arns},
+         "Resource": [*repository_arns, *(cached_repository_arns or [])]},
         # GetAuthorizationToken has no resource-level permissions: AWS documents Resource "*"
         {"Sid": "EcrToken", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
-        {"Sid": "ReadModel", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [s3_object]},
-        {"Sid": "ListModel", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [f"arn:{partition}:s3:::{bucket}"],
-         "Condition": {"StringLike": {"s3:prefix": [list_prefix]}}},
         {"Sid": "Logs", "Effect": "Allow",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
          "Resource": [log_group, f"{log_group}:log-stream:*"]},
@@ -66,6 +61,13 @@ def execution_role_statements(*, partition: str, region: str, endpoint: str, mod
         {"Sid": "Metrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
          "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}}},
     ]
+    if model_uri is not None:
+        statements[2:2] = _read_model(partition, model_uri)
+    if cached_repository_arns:
+        # the first pull through a cache rule imports the upstream image into a repository it creates
+        # (ECR user guide, "IAM permissions required to sync an upstream registry"): only these repositories
+        statements.append({"Sid": "PullThroughCache", "Effect": "Allow", "Action": list(pull_through_facts()["pull_actions"]),
+                           "Resource": list(cached_repository_arns)})
     if capture_bucket_arn is not None:
         statements.append({"Sid": "WriteCapture", "Effect": "Allow", "Action": ["s3:PutObject"],
                            "Resource": [_concat(capture_bucket_arn, f"/{endpoint}/*")]})
@@ -80,6 +82,18 @@ def execution_role_statements(*, partition: str, region: str, endpoint: str, mod
             "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces",
             "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]})
     return statements
+
+
+def _read_model(partition: str, model_uri: str) -> list[dict[str, Any]]:
+    bucket, key = split_s3(model_uri)
+    if key.endswith((".tar.gz", ".tgz")):
+        s3_object, list_prefix = f"arn:{partition}:s3:::{bucket}/{key}", key  # one archive: exactly that object
+    else:
+        prefix = key if not key or key.endswith("/") else key + "/"
+        s3_object, list_prefix = f"arn:{partition}:s3:::{bucket}/{prefix}*", f"{prefix}*"
+    return [{"Sid": "ReadModel", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [s3_object]},
+            {"Sid": "ListModel", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [f"arn:{partition}:s3:::{bucket}"],
+             "Condition": {"StringLike": {"s3:prefix": [list_prefix]}}}]
 
 
 def _concat(arn: Any, suffix: str) -> Any:

@@ -2,9 +2,11 @@
 
 Registers, under the component:
 - an execution role scoped to THIS model (`sagemaker_config.execution_role_statements`; no
-  managed FullAccess policy);
-- `Model` (the placement's image, S3 model data, runtime environment; network isolation and
-  the VPC config when the stack gives subnets);
+  managed FullAccess policy), which SageMaker may assume only for this account's SageMaker
+  resources (`aws:SourceAccount` / `aws:SourceArn`, `common.service_trust_policy`);
+- `Model` (`sagemaker_container.container_definition`: the image or its pull-through cache path,
+  S3 model data or a Hub download, runtime environment and secrets; network isolation and the VPC
+  config when the stack gives subnets — isolation off for a Hub download, which needs egress);
 - `EndpointConfiguration` (placement instance type, initial count = min replicas, the stack's
   KMS key where the instance type accepts one, data capture when sampled);
 - CloudWatch alarms from `sagemaker_monitoring.alarm_definitions` (5xx share, ModelLatency p99,
@@ -13,7 +15,8 @@ Registers, under the component:
   `monitoring.enabled: false` there are no alarms, hence no automatic rollback (the SageMaker
   target warns);
 - `Endpoint` with the blue/green deployment config of `rollout` (SageMaker's native traffic
-  shifting and auto-rollback). The model and endpoint configuration of each version are kept when
+  shifting and auto-rollback), protected in production. Its configuration is not: each version
+  replaces it, which `protect` would block. The model and endpoint configuration of each version are kept when
   replaced, so an aborted rollout points the endpoint back at the stable version's configuration
   (`sagemaker_rollout`);
 - autoscaling by capacity mode (`sagemaker_scaling`): instances of the variant; or, for scale-to-zero,
@@ -31,12 +34,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import sagemaker_capacity as capacity
-from components.aws.common import assume_role_policy, policy_json
+from components.aws.common import policy_json, service_trust_policy
 from components.aws.sagemaker_config import (
     deployment_config,
     execution_role_statements,
-    model_data,
 )
+from components.aws.sagemaker_container import container_definition, hub_download, weights_uri
 from components.aws.sagemaker_monitoring import alarm_definitions
 from components.aws.sagemaker_rollout import MODEL_RESOURCE_TYPE, stable_config_name
 from components.aws.sagemaker_scaling import scale_async, scale_components, scale_instances
@@ -56,7 +59,10 @@ class SageMakerEndpointArgs:
     None); sns_topic_arn: alarm notifications (default None); capture_bucket_arn /
     capture_s3_uri: where data capture goes (required when the spec samples); async_bucket_arn /
     async_bucket_uri: the stack bucket holding asynchronous requests and results (required for
-    `queue_depth` models)."""
+    `queue_depth` models); account_id: the deploying account (trust-policy conditions); image: what
+    SageMaker pulls (default the placement's image; the pull-through cache path for images outside
+    ECR); cached_repository_arns: pull-through repositories the role may import into; production:
+    protect the endpoint (default False)."""
 
     placement: Placement
     environment: dict[str, str]
@@ -70,6 +76,10 @@ class SageMakerEndpointArgs:
     capture_s3_uri: Any | None = None
     async_bucket_arn: Any | None = None
     async_bucket_uri: Any | None = None
+    account_id: Any = None
+    image: Any = None
+    cached_repository_arns: list[Any] = field(default_factory=list)
+    production: bool = False
 
 
 class SageMakerEndpoint(pulumi.ComponentResource):
@@ -88,18 +98,21 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         capturing = (spec.monitoring.enabled and spec.monitoring.data_capture.sample_percent > 0
                      and args.capture_s3_uri is not None)
 
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=assume_role_policy("sagemaker.amazonaws.com"),
+        account = args.account_id or aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        source_arn = pulumi.Output.concat(f"arn:{partition(args.region)}:sagemaker:{args.region}:", account, ":*")
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=service_trust_policy("sagemaker.amazonaws.com", account, source_arn),
                             description=f"SageMaker execution role of {p.model} on {p.stack}", tags=p.tags, opts=child)
         aws.iam.RolePolicy(f"{name}-role-policy", role=role.id, policy=policy_json(execution_role_statements(
-            partition=partition(args.region), region=args.region, endpoint=endpoint_name, model_uri=spec.model.uri,
-            repository_arns=args.repository_arns, capture_bucket_arn=args.capture_bucket_arn if capturing else None,
+            partition=partition(args.region), region=args.region, endpoint=endpoint_name, model_uri=weights_uri(p),
+            repository_arns=args.repository_arns, cached_repository_arns=args.cached_repository_arns, capture_bucket_arn=args.capture_bucket_arn if capturing else None,
             kms_key_arn=args.kms_key_arn, in_vpc=in_vpc)), opts=child)
 
-        container: dict[str, Any] = {"image": p.image, "environment": args.environment, **model_data(spec.model.uri)}
+        container = container_definition(p, args.environment, args.image or p.image, self)
         model = aws.sagemaker.Model(  # type: ignore[call-overload]
             f"{name}-model", execution_role_arn=role.arn, primary_container=container,
-            # no outbound network from the container: weights come from S3 via SageMaker, not the internet
-            enable_network_isolation=in_vpc,
+            # no outbound network from the container: weights come from S3 via SageMaker, not the internet;
+            # a Hub model is downloaded by the container itself, so it keeps egress (preview says so)
+            enable_network_isolation=in_vpc and not hub_download(p),
             vpc_config={"subnets": list(args.subnet_ids), "security_group_ids": list(args.security_group_ids)} if in_vpc else None,
             tags=p.tags, opts=kept)
 
@@ -143,7 +156,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             and rollout.stable_version else config.name
         endpoint = aws.sagemaker.Endpoint(  # type: ignore[call-overload]
             f"{name}-endpoint", name=endpoint_name, endpoint_config_name=serving_config,
-            deployment_config=deployment_config(spec.rollout, rollback), tags=p.tags, opts=child)
+            deployment_config=deployment_config(spec.rollout, rollback), tags=p.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.production))  # production traffic: no accidental delete
 
         if mode == "components":
             aborted = rollout is not None and rollout.phase == "aborted" and rollout.stable_version

@@ -1,7 +1,9 @@
 """The SageMaker platform: an ECR repository and a `SageMakerEndpoint` per model (with its
-alarms), plus, per stack, one CloudWatch dashboard (a row per monitored model) and one stack bucket
+alarms), plus, per stack, one CloudWatch dashboard (a row per monitored model), one stack bucket
 when any monitored model samples requests (data capture) or scales on its queue (asynchronous
-requests and results under `async/<endpoint>/`).
+requests and results under `async/<endpoint>/`), and one ECR pull-through cache rule per upstream
+registry a model's image comes from (`modelfleet.pull_through`): the model runs the image from the
+cache path, which depends on the rule so the rule exists first.
 
 `deploy(sp)` returns each model's SageMaker Runtime invocation URL (callers sign requests
 with SigV4; there is no unauthenticated URL).
@@ -16,11 +18,12 @@ from components.aws.common import s3, stack_tags
 from components.aws.registry import model_repositories
 from components.aws.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from components.aws.sagemaker_monitoring import dashboard_body, dashboard_rows
-from modelfleet.aws_images import container_environment, ecr_repository_arn
+from modelfleet.aws_images import cached_image, container_environment, ecr_repository_arn
 from modelfleet.environment import SageMakerStack
 from modelfleet.extras import MissingExtra, installed
 from modelfleet.naming import fit
 from modelfleet.placement import Placement, StackPlacement
+from modelfleet.targets.aws_offers import partition
 
 CAPTURE_RETENTION_DAYS = 90  # long enough for monthly drift reports; captures hold user payloads
 DASHBOARD_NAME_LIMIT = 255
@@ -66,6 +69,24 @@ class CaptureBucket(pulumi.ComponentResource):
         self.register_outputs({"arn": self.arn, "uri": self.uri})
 
 
+def pulled_image(stack: SageMakerStack, p: Placement, account: pulumi.Output[str],
+                 rules: dict[str, aws.ecr.PullThroughCacheRule]) -> tuple[object, list[object]]:
+    """(what SageMaker pulls, pull-through repositories the role imports into) for one model; creates the
+    registry's cache rule the first time a model needs it."""
+    cached = cached_image(p.image, stack)
+    if cached is None:
+        return p.image, []
+    assert stack.region
+    if cached.prefix not in rules:
+        rules[cached.prefix] = aws.ecr.PullThroughCacheRule(
+            f"{stack.stack}-pull-through-{cached.prefix.replace('/', '-')}", ecr_repository_prefix=cached.prefix,
+            upstream_registry_url=cached.upstream_url, credential_arn=cached.credential_arn)
+    rule, region = rules[cached.prefix], stack.region
+    image = pulumi.Output.all(account, rule.ecr_repository_prefix).apply(lambda v: cached.uri(v[0], region))
+    arn = account.apply(lambda a: cached.repository_arn(partition(region), a, region))
+    return image, [arn]
+
+
 def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     stack = sp.stack
     assert isinstance(stack, SageMakerStack) and stack.region
@@ -77,15 +98,20 @@ def deploy(sp: StackPlacement) -> dict[str, pulumi.Output[str]]:
     needs_bucket = any(captures(p) or queued(p) for p in sp.placements)
     bucket = CaptureBucket(f"{stack.stack}-capture", stack) if needs_bucket else None
     urls: dict[str, pulumi.Output[str]] = {}
+    account = aws.get_caller_identity_output().account_id
+    rules: dict[str, aws.ecr.PullThroughCacheRule] = {}
     for p in sp.placements:
         assert p.offer is not None
-        environment, _ = container_environment(p.spec, p.offer.gpu_count if p.gpus_per_replica else 0)
+        fetch_uri = p.artifact.fetch_uri if p.artifact is not None else None
+        environment, _ = container_environment(p.spec, p.offer.gpu_count if p.gpus_per_replica else 0, fetch_uri)
         arns: list[object] = [repos[p.model].arn] if p.model in repos else []
         image_repo = ecr_repository_arn(p.image)
         if image_repo:
             arns.append(image_repo)
+        image, cached_arns = pulled_image(stack, p, account, rules)
         endpoint = SageMakerEndpoint(p.name, SageMakerEndpointArgs(
             placement=p, environment=environment, region=stack.region, repository_arns=arns,
+            account_id=account, image=image, cached_repository_arns=cached_arns, production=stack.production,
             subnet_ids=stack.subnet_ids, security_group_ids=stack.security_group_ids, kms_key_arn=stack.kms_key_arn,
             sns_topic_arn=stack.alerts.sns_topic_arn,
             capture_bucket_arn=bucket.arn if bucket and captures(p) else None,

@@ -122,6 +122,9 @@ FREE_TYPES: dict[str, str] = {
 # type → (description, unit, why it depends on usage)
 USAGE_TYPES: dict[str, tuple[str, str, str]] = {
     "aws:ecr/repository:Repository": ("ECR image storage and transfer", "GB-months", "image storage"),
+    # the rule is free; the images it caches are stored in ECR repositories it creates (billed as ECR storage)
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": ("ECR pull-through cache (cached image storage)", "GB-months",
+                                                         "size of the cached upstream images"),
     "aws:s3/bucket:Bucket": ("S3 storage and requests (data capture)", "GB-months", "captured payload volume"),
     "aws:s3/bucketV2:BucketV2": ("S3 storage and requests (data capture)", "GB-months", "captured payload volume"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("CloudWatch alarm", "alarm-months", "alarm metrics evaluated"),

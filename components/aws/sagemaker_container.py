@@ -1,0 +1,58 @@
+"""The primary container of one SageMaker model: image, environment, secrets and where the weights come from.
+
+`container_definition(p, environment, image, parent)` → the `primary_container` input of
+`aws.sagemaker.Model`:
+- `image`: the placement's image, or the pull-through cache path (`modelfleet.pull_through`);
+- `environment`: the runtime's variables (`modelfleet.aws_images.container_environment`) plus one
+  variable per `serving.secret_env` entry. SageMaker has no secret reference for a real-time
+  model's environment and the AWS LMI / TGI containers read the Hub token only from `HF_TOKEN`, so
+  the value is read from Secrets Manager AT DEPLOY TIME by the deployer's credentials
+  (`aws.secretsmanager.get_secret_version`) and kept a Pulumi secret (`pulumi.Output.secret`):
+  encrypted in state, a placeholder in previews. The execution role therefore needs no
+  `secretsmanager:GetSecretValue`. SageMaker itself stores the environment with the model, so
+  principals allowed `sagemaker:DescribeModel` can read it (README, "Secrets");
+- model data: the S3 prefix / archive SageMaker downloads (`sagemaker_config.model_data`), or none
+  for a Hub model the AWS container downloads itself (`HF_MODEL_ID`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.sagemaker_config import model_data
+from modelfleet.placement import Placement
+
+
+def hub_download(p: Placement) -> bool:
+    """True when the container downloads the weights itself (no model data, needs outbound network)."""
+    return p.artifact is not None and p.artifact.method == "hub-download"
+
+
+def weights_uri(p: Placement) -> str | None:
+    """The S3 URI SageMaker downloads (a models:/ URI as resolved at preview), None for a Hub download."""
+    if hub_download(p):
+        return None
+    return p.artifact.fetch_uri if p.artifact is not None else p.spec.model.uri
+
+
+def secret_environment(p: Placement, parent: pulumi.Resource) -> dict[str, pulumi.Output[str]]:
+    """serving.secret_env values from Secrets Manager, each a Pulumi secret."""
+    out: dict[str, pulumi.Output[str]] = {}
+    for use in p.artifact.secrets if p.artifact is not None else ():
+        arn = use.ref.aws_secrets_manager
+        if arn is None:  # other stores are refused for SageMaker stacks (modelfleet.secrets.DELIVERY)
+            continue
+        found = aws.secretsmanager.get_secret_version_output(secret_id=arn, opts=pulumi.InvokeOptions(parent=parent))
+        out[use.env] = pulumi.Output.secret(found.secret_string)
+    return out
+
+
+def container_definition(p: Placement, environment: dict[str, str], image: Any, parent: pulumi.Resource) -> dict[str, Any]:
+    uri = weights_uri(p)
+    container: dict[str, Any] = {"image": image, "environment": {**environment, **secret_environment(p, parent)}}
+    if uri is not None:
+        container.update(model_data(uri))
+    return container

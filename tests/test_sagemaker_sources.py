@@ -1,0 +1,242 @@
+"""SageMaker serves the same specs as the clusters: a Hugging Face Hub LLM through the AWS container's own
+download, an image from another registry through an ECR pull-through cache rule, secrets by reference.
+
+Asserted under Pulumi mocks: the exact container environment and model data, the execution role's
+exact statements and trust conditions, the cache rule, production protection; bad inputs refused
+with exit 2 at a located field; a planted secret value in no output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelfleet import mocked_cloud, preview
+from modelfleet.check import run_checks
+from modelfleet.plan import SECRET_PLACEHOLDER, ResourcePlan
+from modelfleet.render_preview import preview_json, preview_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = mocked_cloud.FAKE_ACCOUNT
+PLANTED = "hf_PlantedSageMakerToken0a1b2c3d4e5f"
+HF_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ml/hf-token-AbCdEf"
+GHCR_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/ghcr-Zy9Xw8"
+SPECS = {
+    "llama": """name: llama
+version: "1"
+owner: nlp-team
+model: {uri: "hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f249a16976918f6564b8830bc894c89659", framework: huggingface, size_gib: 16}
+serving: {runtime: vllm, secret_env: {HF_TOKEN: hf-token}}
+resources: {accelerator: A10G:1, cpu: 4, memory_gib: 32}
+""",
+    "mistral": """name: mistral
+version: "1"
+owner: nlp-team
+model: {uri: "hf://mistralai/Mistral-7B-Instruct-v0.3", framework: huggingface, size_gib: 15}
+serving: {runtime: tgi}
+resources: {accelerator: A10G:1, cpu: 4, memory_gib: 32}
+""",
+    "ranker": """name: ranker
+version: "1"
+owner: search-team
+model: {uri: "s3://acme-models/ranker/3/", framework: onnx, size_gib: 1}
+serving: {runtime: custom, image: "ghcr.io/acme/ranker-server:2.1.0", port: 8080, health: {path: /ping}}
+resources: {accelerator: none, cpu: 2, memory_gib: 4}
+autoscaling: {metric: cpu_utilization, target: 60}
+monitoring: {metrics: {requests: http_requests_total}}
+""",
+}
+STACK = f"""config:
+  aws:region: us-east-1
+  modelfleet:environment: {{environment}}
+  modelfleet:platform: sagemaker
+  modelfleet:registry: {{{{kind: ecr}}}}
+  modelfleet:secrets: {{{{hf-token: {{{{aws_secrets_manager: "{HF_ARN}"}}}}}}}}
+  modelfleet:pull_through: {{{{ghcr.io: {{{{credential: "{GHCR_ARN}"}}}}}}}}
+{{extra}}"""
+
+
+def write_project(root: Path, stacks: dict[str, str], specs: dict[str, str] = SPECS) -> Path:
+    (root / "model_specs").mkdir(parents=True)
+    for name, text in specs.items():
+        (root / "model_specs" / f"{name}.yaml").write_text(text)
+    (root / "stacks").mkdir()
+    for name, text in stacks.items():
+        (root / "stacks" / f"Pulumi.{name}.yaml").write_text(text)
+    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    return root
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
+    project = write_project(tmp_path_factory.mktemp("sm"), {
+        "sm-dev": STACK.format(environment="dev", extra=""),
+        "sm-vpc": STACK.format(environment="dev", extra="  modelfleet:subnet_ids: [subnet-a]\n  modelfleet:security_group_ids: [sg-a]\n"),
+        "sm-prod": STACK.format(environment="prod", extra="  modelfleet:models: [ranker]\n"),
+    })
+
+    def call(self, args):  # Secrets Manager holds the planted token
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            return {"arn": args.args.get("secretId"), "secretString": PLANTED}
+        return mocked_cloud.call_result(args.token, args.args, self.region)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(preview._Mocks, "call", call)
+        return {name: preview.preview_stack(project, name) for name in ("sm-dev", "sm-vpc", "sm-prod")}
+
+
+def one(plan: ResourcePlan, token: str, suffix: str):
+    found = [r for r in plan.of_type(token) if r.name.endswith(suffix)]
+    assert len(found) == 1, f"{token} {suffix}: {[r.name for r in plan.of_type(token)]}"
+    return found[0]
+
+
+def statements(plan: ResourcePlan, model: str) -> dict[str, dict]:
+    policy = one(plan, "aws:iam/rolePolicy:RolePolicy", f"{model}-role-policy")
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+def test_vllm_hub_model_is_downloaded_by_the_lmi_container(plans):
+    model = one(plans["sm-dev"], "aws:sagemaker/model:Model", "llama-model")
+    container = model.inputs["primaryContainer"]
+    env = container["environment"]
+    assert env["HF_MODEL_ID"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert env["OPTION_REVISION"] == "0e9e39f249a16976918f6564b8830bc894c89659"
+    assert env["OPTION_ROLLING_BATCH"] == "vllm"
+    assert env["HF_TOKEN"] == SECRET_PLACEHOLDER, "the token reaches the container as a Pulumi secret"
+    assert "modelDataUrl" not in container and "modelDataSource" not in container, "no S3 model data for a Hub model"
+    assert container["image"].startswith("763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:")
+
+
+def test_tgi_hub_model_reads_hf_model_id_without_revision(plans):
+    env = one(plans["sm-dev"], "aws:sagemaker/model:Model", "mistral-model").inputs["primaryContainer"]["environment"]
+    assert env["HF_MODEL_ID"] == "mistralai/Mistral-7B-Instruct-v0.3"
+    assert "HF_MODEL_REVISION" not in env and "HF_TOKEN" not in env
+    assert env["SM_NUM_GPUS"] == "1"
+
+
+def test_hub_models_get_no_s3_and_no_secret_permissions(plans):
+    stmts = statements(plans["sm-dev"], "llama")
+    assert set(stmts) == {"PullImage", "EcrToken", "Logs", "Metrics"}
+    assert not any(a.startswith(("s3:", "secretsmanager:")) for s in stmts.values() for a in s["Action"]), \
+        "the token is read at deploy time by the deployer; the container reads no store"
+
+
+def test_trust_policy_is_limited_to_this_accounts_sagemaker_resources(plans):
+    role = one(plans["sm-dev"], "aws:iam/role:Role", "llama-role")
+    [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                  "ArnLike": {"aws:SourceArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:*"}}
+
+
+def test_network_isolation_stays_for_s3_models_and_is_off_for_hub_models_in_a_vpc(plans):
+    plan = plans["sm-vpc"]
+    assert one(plan, "aws:sagemaker/model:Model", "ranker-model").inputs["enableNetworkIsolation"] is True
+    assert one(plan, "aws:sagemaker/model:Model", "llama-model").inputs["enableNetworkIsolation"] is False
+    [warning] = [d for d in plan.diagnostics if d.model == "llama" and d.field == "model.uri"]
+    assert warning.level == "warning" and "NAT" in warning.message and "443" in warning.message
+    assert "copy the weights to s3://" in warning.message
+
+
+def test_ghcr_image_runs_through_a_pull_through_cache_rule(plans):
+    plan = plans["sm-dev"]
+    rule = one(plan, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "pull-through-github")
+    assert rule.inputs == {"ecrRepositoryPrefix": "github", "upstreamRegistryUrl": "ghcr.io", "credentialArn": GHCR_ARN}
+    container = one(plan, "aws:sagemaker/model:Model", "ranker-model").inputs["primaryContainer"]
+    assert container["image"] == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/github/acme/ranker-server:2.1.0"
+    assert container["modelDataSource"]["s3DataSources"][0]["s3Uri"] == "s3://acme-models/ranker/3/"
+    stmts = statements(plan, "ranker")
+    cached = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/github/acme/ranker-server"
+    assert cached in stmts["PullImage"]["Resource"]
+    assert stmts["PullThroughCache"] == {"Sid": "PullThroughCache", "Effect": "Allow",
+                                         "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"], "Resource": [cached]}
+    assert len(plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")) == 1, "one rule per upstream registry"
+
+
+def test_production_endpoint_is_protected_and_its_config_is_not(plans):
+    assert one(plans["sm-prod"], "aws:sagemaker/endpoint:Endpoint", "ranker-endpoint").options.get("protect") is True
+    config = one(plans["sm-prod"], "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "ranker-config")
+    assert not config.options.get("protect"), "each version replaces the configuration; protect would block rollouts"
+    assert not one(plans["sm-dev"], "aws:sagemaker/endpoint:Endpoint", "ranker-endpoint").options.get("protect")
+
+
+def test_preview_says_where_weights_and_images_come_from(plans):
+    plan = plans["sm-dev"]
+    models = {m["model"]: m for m in preview_json([plan])["stacks"][0]["models"]}
+    llama = models["llama"]
+    assert llama["method"] == "hub-download"
+    assert "HF_MODEL_ID=meta-llama/Llama-3.1-8B-Instruct" in llama["how"]
+    assert llama["secrets"] == [{"env": "HF_TOKEN", "secret": "hf-token", "reference": f"aws_secrets_manager {HF_ARN}"}]
+    assert any(n.startswith("egress: HTTPS to huggingface.co") for n in llama["notes"])
+    assert any("no Hub token" in n for n in models["mistral"]["notes"])
+    assert models["ranker"]["image"] == {"source": "ghcr.io/acme/ranker-server:2.1.0", "pull_through": {
+        "rule_prefix": "github", "upstream_registry_url": "ghcr.io", "credential": GHCR_ARN,
+        "pulled_as": "<account>.dkr.ecr.us-east-1.amazonaws.com/github/acme/ranker-server:2.1.0"}}
+
+
+def test_policies_pass_on_the_sagemaker_stacks(plans):
+    report = run_checks(list(plans.values()), ROOT / "policies" / "config")
+    assert not [v for v in report.violations if v.rule in ("MF-IAM-001", "MF-IAM-002")], report.violations
+
+
+def test_a_planted_secret_appears_in_no_output(plans):
+    from io import StringIO
+
+    from rich.console import Console
+
+    for name, plan in plans.items():
+        console = Console(file=StringIO(), width=200)
+        console.print(preview_tree(plan))
+        outputs = {"preview json": json.dumps(preview_json([plan])), "captured plan": json.dumps(plan.as_dict()),
+                   "text": console.file.getvalue(),
+                   "check": json.dumps(run_checks([plan], ROOT / "policies" / "config").as_dict(), default=str)}
+        for where, text in outputs.items():
+            assert PLANTED not in text, f"{name}: the planted secret leaked into the {where}"
+
+
+def run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "modelfleet.cli", *args, "--project-dir", str(project)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+BAD = {
+    "triton-hub": ({"t": SPECS["mistral"].replace("name: mistral", "name: t").replace("runtime: tgi", "runtime: triton")},
+                   "", "model.uri", "cannot download from the Hugging Face Hub"),
+    "harbor": ({"h": SPECS["ranker"].replace("name: ranker", "name: h").replace("ghcr.io/acme", "harbor.example.com/acme")},
+               "", "serving.image", "modelfleet build"),
+    "no-credential": ({"d": SPECS["ranker"].replace("name: ranker", "name: d").replace("ghcr.io/acme/ranker-server", "acme/ranker")},
+                      "", "serving.image", "modelfleet:pull_through: {docker.io: {credential:"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_what_cannot_reach_sagemaker_is_refused_where_it_is_written(tmp_path: Path, case: str) -> None:
+    specs, extra, field, words = BAD[case]
+    project = write_project(tmp_path, {"sm": STACK.format(environment="dev", extra=extra)}, specs)
+    result = run_cli(project, "preview", "--stack", "sm")
+    assert result.returncode == 2, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    assert field in out and words in out and "Traceback" not in out, out
+    assert f"stack 'sm' (sagemaker): {next(iter(specs))}: {field}:" in out, "the error names the stack, model and field"
+
+
+@pytest.mark.parametrize(("setting", "words"), [
+    ('{harbor.example.com: {}}', "ECR has no pull-through cache for registry 'harbor.example.com'"),
+    ('{ghcr.io: {}}', "only with a credential"),
+    ('{ghcr.io: {credential: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ml/ghcr-AbCdEf"}}', "ecr-pullthroughcache/"),
+    ('{ghcr.io: {credential: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/g-AbCdEf"}}', "eu-west-1"),
+    ('{quay.io: {credential: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/q-AbCdEf"}}', "needs no credential"),
+])
+def test_pull_through_settings_are_validated_at_their_line(tmp_path: Path, setting: str, words: str) -> None:
+    stack = STACK.format(environment="dev", extra="").replace(
+        f'  modelfleet:pull_through: {{ghcr.io: {{credential: "{GHCR_ARN}"}}}}\n', f"  modelfleet:pull_through: {setting}\n")
+    project = write_project(tmp_path, {"sm": stack}, {"mistral": SPECS["mistral"]})
+    result = run_cli(project, "validate")
+    out = result.stdout + result.stderr
+    assert result.returncode == 2 and words in out and "Traceback" not in out, out
+    assert "Pulumi.sm.yaml:7" in out, out
