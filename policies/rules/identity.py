@@ -4,6 +4,9 @@
   service's ARNs such as `arn:aws:s3:::*`) unless every action in that statement is one AWS grants
   only on "*" (no resource-level permissions: ECR's GetAuthorizationToken, CloudWatch PutMetricData,
   the EC2 network-interface calls of a VPC config), and never uses a service-wide action wildcard.
+- MF-IAM-002: a role that an AWS service principal assumes on your behalf (the services in the
+  `services` parameter; default SageMaker) limits that trust to this account with an
+  `aws:SourceAccount` condition (cross-service confused-deputy prevention).
 - MF-AZ-006: a Storage Blob data role (Reader / Contributor / Owner) is assigned on one container,
   never on a storage account, resource group or subscription.
 """
@@ -18,6 +21,11 @@ from ._rule import Rule
 
 ROLE_POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ROLE = "aws:iam/role:Role"
+# service principals whose documentation asks for aws:SourceAccount / aws:SourceArn in the trust policy of
+# the roles they assume (SageMaker developer guide, "Cross-service confused deputy prevention"). Not EC2
+# instance roles or EKS: those services do not document these keys for AssumeRole.
+CONFUSED_DEPUTY_SERVICES = ["sagemaker.amazonaws.com"]
 # actions AWS authorizes only on Resource "*" (Service Authorization Reference: no resource types listed)
 STAR_ONLY_ACTIONS = frozenset({
     "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
@@ -73,6 +81,29 @@ def wildcard_role_policy(resource_type: str, props: Any, config: Mapping[str, An
     return out
 
 
+def _condition_keys(stmt: Any) -> set[str]:
+    """Condition keys of a statement, lower-cased (IAM condition keys are case-insensitive)."""
+    return {str(key).lower() for block in u.as_map(u.get(stmt, "Condition")).values() for key in u.as_map(block)}
+
+
+def service_trust_without_source_account(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
+    doc = u.json_doc(u.get(props, "assumeRolePolicy"))
+    stmts = u.get(doc, "Statement")
+    stmts = [stmts] if u.is_map(stmts) else u.as_list(stmts)
+    services = set(u.param(config, "services", CONFUSED_DEPUTY_SERVICES))
+    out = []
+    for stmt in stmts:
+        principal = u.get(stmt, "Principal.Service")
+        named = {str(p) for p in ([principal] if isinstance(principal, str) else u.as_list(principal))} & services
+        if u.get(stmt, "Effect", "Allow") != "Allow" or not named:
+            continue
+        if "aws:sourceaccount" not in _condition_keys(stmt):
+            out.append(f"the trust policy lets {', '.join(sorted(named))} assume the role for any account's resources. To fix: add "
+                       'Condition {"StringEquals": {"aws:SourceAccount": "<this account id>"}} (and aws:SourceArn with the '
+                       "service's resource ARN pattern, e.g. arn:aws:sagemaker:<region>:<account>:*).")
+    return out
+
+
 def blob_role_on_container(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     role = str(u.get(props, "roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
     if role not in BLOB_DATA_ROLES:
@@ -88,6 +119,12 @@ RULES = [
     Rule("MF-IAM-001", "identity", "mandatory", "IAM policies never allow data actions on every resource",
          "A model role that can read any bucket or decrypt with any key turns one compromised pod into an account-wide leak.",
          ("CKV_AWS_355", "CKV_AWS_290"), "resource", wildcard_role_policy, ROLE_POLICY_TYPES),
+    Rule("MF-IAM-002", "identity", "mandatory", "Service roles trust the service only for this account (aws:SourceAccount)",
+         "Without the condition, the service can be induced to use the role on behalf of another account's resources "
+         "(the cross-service confused deputy problem).",
+         (), "resource", service_trust_without_source_account, (ROLE,),
+         params={"services": {"type": "array", "items": {"type": "string"}, "default": CONFUSED_DEPUTY_SERVICES,
+                              "description": "Service principals whose assumed roles must carry aws:SourceAccount."}}),
     Rule("MF-AZ-006", "identity", "mandatory", "Blob data roles are scoped to one container",
          "A model identity with Blob data access on the whole account reads every other team's weights and data.",
          (), "resource", blob_role_on_container, (ROLE_ASSIGNMENT,)),
