@@ -54,7 +54,7 @@ SUPPORT: dict[tuple[str, str], str | Unsupported] = {
     ("az", "sagemaker"): Unsupported("SageMaker downloads model data only from Amazon S3", S3_FIX),
     ("az", "azureml"): "registered model (mounted at AZUREML_MODEL_DIR)",
     ("hf", "deployment"): f"{INIT}: storage initializer (hf://)", ("hf", "kserve"): "storageUri hf://",
-    ("hf", "sagemaker"): "vllm/tgi: the container downloads HF_MODEL_ID from the Hub; others: error",
+    ("hf", "sagemaker"): "vllm/tgi: the AWS container downloads HF_MODEL_ID from the Hub (egress, no network isolation); others: error",
     ("hf", "azureml"): "vllm/tgi: the server downloads the Hub model itself; others: error",
     ("oci", "deployment"): f"{INIT}: the model image copies /models", ("oci", "kserve"): "storageUri oci:// (modelcar)",
     ("oci", "sagemaker"): Unsupported("SageMaker downloads model data only from Amazon S3", S3_FIX),

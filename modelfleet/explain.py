@@ -235,6 +235,17 @@ def _normalise(path: str) -> tuple[str, list[str], str]:
 
 
 def _resolve(schema: _Schema, segments: list[str]) -> list[_Match]:
+    found = _walk(schema, segments)
+    # mapping keys may hold dots (registry hosts such as ghcr.io under modelfleet:pull_through): join neighbours
+    for i in range(len(segments) - 1):
+        for j in range(i + 2, len(segments) + 1):
+            if found:
+                return found
+            found = _walk(schema, [*segments[:i], ".".join(segments[i:j]), *segments[j:]])
+    return found
+
+
+def _walk(schema: _Schema, segments: list[str]) -> list[_Match]:
     matches = [_Match(schema.root, True)]
     for segment in segments:
         matches = [c for m in matches for c in schema.child(m, segment)]

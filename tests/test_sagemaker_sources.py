@@ -240,3 +240,10 @@ def test_pull_through_settings_are_validated_at_their_line(tmp_path: Path, setti
     out = result.stdout + result.stderr
     assert result.returncode == 2 and words in out and "Traceback" not in out, out
     assert "Pulumi.sm.yaml:7" in out, out
+
+
+def test_explain_reads_a_pull_through_setting_keyed_by_a_registry_host() -> None:
+    from modelfleet.explain import explain
+
+    doc = explain("modelfleet:pull_through.ghcr.io.credential")
+    assert "ecr-pullthroughcache/" in doc.description and doc.only_on
