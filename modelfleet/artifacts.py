@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelfleet import uris
 from modelfleet.plan import Diagnostic
+from modelfleet.sagemaker_hub import hub_environment
 from modelfleet.secrets import SecretUse, secret_env
 
 if TYPE_CHECKING:
@@ -299,8 +300,6 @@ def _method(scheme: str, engine: str, parsed: uris.ModelUri, spec: ModelSpec) ->
         return "storage-initializer", "KServe's storage initializer downloads storageUri before the server starts", None
     if engine == "sagemaker":
         if scheme == "hf":
-            from modelfleet.aws_images import hub_environment
-
             env = ", ".join(f"{k}={v}" for k, v in hub_environment(spec.serving.runtime, parsed.raw).items())
             return "hub-download", (f"the AWS {spec.serving.runtime} container downloads {parsed.hf_repo} from the Hugging Face Hub "
                                     f"at start ({env}); no S3 model data"), None

@@ -11,7 +11,8 @@ Contract:
   else it is an error naming `modelfleet build --push`. `cached_image(image, stack)` says how.
 - `container_environment(spec, gpus, model_uri)` → (environment, diagnostics): the variables each
   DLC reads (model location, GPU count / tensor-parallel degree) plus `serving.env`; for an
-  `hf://` model the LMI / TGI container downloads the Hub repository itself (`HUB_ENV`);
+  `hf://` model the LMI / TGI container downloads the Hub repository itself
+  (`modelfleet.sagemaker_hub`);
   `serving.args` become environment variables where the container maps them (LMI `OPTION_*`,
   TGI flags), else a warning says they are not passed.
 - `ecr_repository_arn(image)` → the repository ARN of an ECR image URI, or None.
@@ -23,32 +24,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from modelfleet import uris
 from modelfleet.environment import AnyStack, SageMakerStack
 from modelfleet.plan import Diagnostic
 from modelfleet.pull_through import CachedImage, resolve
+from modelfleet.sagemaker_hub import hub_environment
 from modelfleet.spec import ModelSpec
 from modelfleet.targets.aws_offers import partition
 
 MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks ModelDataUrl / S3 model data
 
 
-@dataclass(frozen=True)
-class HubEnv:
-    """The variables an AWS LLM container reads to download a Hugging Face Hub model at start."""
-
-    model_id: str
-    revision: str
-
-
-# runtime → how its AWS container names the Hub repository and its revision.
-# LMI (vllm): HF_MODEL_ID = option.model_id, and every option.<x> is read as OPTION_<X>, so option.revision
-#   is OPTION_REVISION (djl-serving serving/docs/lmi/deployment_guide/configurations.md, "Model Artifact
-#   Configuration"; serving/docs/lmi/lmi_environment_variable_instruction.md). Gated models read HF_TOKEN
-#   (serving/docs/lmi/user_guides/starting-guide.md).
-# TGI (Hugging Face LLM DLC): sagemaker-entrypoint.sh of text-generation-inference exports MODEL_ID from
-#   HF_MODEL_ID and REVISION from HF_MODEL_REVISION; the launcher reads HF_TOKEN for gated models.
-HUB_ENV = {"vllm": HubEnv("HF_MODEL_ID", "OPTION_REVISION"), "tgi": HubEnv("HF_MODEL_ID", "HF_MODEL_REVISION")}
 ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)")
 
 
@@ -153,14 +138,6 @@ def _flags_to_env(args: tuple[str, ...], prefix: str) -> tuple[dict[str, str], l
             left.append(arg)
         i += 1
     return env, left
-
-
-def hub_environment(runtime: str, model_uri: str) -> dict[str, str]:
-    """HF_MODEL_ID (+ the revision variable) for an hf:// model on the runtime's AWS container; {} otherwise."""
-    if not model_uri.startswith("hf://") or runtime not in HUB_ENV:
-        return {}
-    parsed, names = uris.parse(model_uri), HUB_ENV[runtime]
-    return {names.model_id: parsed.hf_repo, **({names.revision: parsed.revision} if parsed.revision else {})}
 
 
 def container_environment(spec: ModelSpec, gpus: int, model_uri: str | None = None) -> tuple[dict[str, str], list[Diagnostic]]:
