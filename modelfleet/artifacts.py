@@ -230,12 +230,12 @@ def _plan(spec: ModelSpec, stack: AnyStack, target: str, names: dict[str, str]) 
     out.extend(_credentials_warning(spec, stack, target, scheme, method, uses))
     notes: tuple[str, ...] = ()
     if method == "hub-download" and engine == "sagemaker":
-        notes, egress = _sagemaker_hub_egress(spec, stack, uses)
+        notes, egress = _sagemaker_hub_egress(spec, stack, parsed.hf_repo, uses)
         out.extend(egress)
     return ArtifactPlan(spec.model.uri, fetch_uri, method, how, fetcher, resolved_from, identity, tuple(uses), notes), out
 
 
-def _sagemaker_hub_egress(spec: ModelSpec, stack: AnyStack, uses: list[SecretUse]) -> tuple[tuple[str, ...], list[Diagnostic]]:
+def _sagemaker_hub_egress(spec: ModelSpec, stack: AnyStack, repo: str, uses: list[SecretUse]) -> tuple[tuple[str, ...], list[Diagnostic]]:
     """What a Hub download on SageMaker needs from the network (and a token), said in preview.
 
     SageMaker's network isolation (EnableNetworkIsolation) gives the container no outbound network, so a
@@ -246,7 +246,7 @@ def _sagemaker_hub_egress(spec: ModelSpec, stack: AnyStack, uses: list[SecretUse
     notes = []
     out = []
     if subnets:
-        message = (f"network isolation is off for this model: the container downloads {uris.parse(spec.model.uri).hf_repo} from "
+        message = (f"network isolation is off for this model: the container downloads {repo} from "
                    f"huggingface.co at start through the stack's subnets ({', '.join(subnets)}), which need a route to the "
                    "internet (NAT gateway) and security groups allowing HTTPS (443) egress. To fix without internet egress: "
                    f"{S3_FIX} (SageMaker then downloads it and the container stays isolated)")

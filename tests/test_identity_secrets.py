@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from modelfleet import mocked_cloud, preview
 from modelfleet.check import run_checks
 from modelfleet.plan import ResourcePlan
 from modelfleet.render import render_plan
-from modelfleet.render_preview import preview_json
+from modelfleet.render_preview import preview_json, preview_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED = "hf_PlantedTokenValue9f8e7d6c5b4a3210"
@@ -67,6 +69,14 @@ STACKS = {
   modelfleet:registry: {{kind: ecr}}
   modelfleet:models: ["chat"]
   modelfleet:external_secrets: {{store: aws-secrets}}
+  modelfleet:secrets: {{hf-token: {{aws_secrets_manager: "{HF_ARN}"}}}}
+""",
+    "sm-hf": f"""config:
+  aws:region: us-east-1
+  modelfleet:environment: dev
+  modelfleet:platform: sagemaker
+  modelfleet:registry: {{kind: ecr}}
+  modelfleet:models: ["chat"]
   modelfleet:secrets: {{hf-token: {{aws_secrets_manager: "{HF_ARN}"}}}}
 """,
     "aks-wi": f"""config:
@@ -187,6 +197,13 @@ def test_external_secrets_operator_fetches_in_the_cluster(plans):
     assert not plan.of_type("kubernetes:core/v1:Secret"), "no value passes through Pulumi"
 
 
+def test_sagemaker_container_reads_the_secret_as_a_pulumi_secret(plans):
+    model = named(plans["sm-hf"], "aws:sagemaker/model:Model", "chat-model")
+    env = model.inputs["primaryContainer"]["environment"]
+    assert env["HF_TOKEN"] == "[secret]", "read at deploy time, kept a Pulumi secret"
+    assert env["OPTION_ROLLING_BATCH"] == "vllm", "only the secret value is masked"
+
+
 def test_a_planted_secret_appears_in_no_output(plans):
     for name, plan in plans.items():
         outputs = {
@@ -196,6 +213,9 @@ def test_a_planted_secret_appears_in_no_output(plans):
         }
         if plan.platform == "kubernetes":
             outputs["render"] = "".join(render_plan(plan).files.values())
+        console = Console(file=StringIO(), width=200)
+        console.print(preview_tree(plan))
+        outputs["preview text"] = console.file.getvalue()
         for where, text in outputs.items():
             assert PLANTED not in text, f"{name}: the planted secret leaked into the {where}"
     copied = plans["eks-pi"]

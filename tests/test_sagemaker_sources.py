@@ -247,3 +247,36 @@ def test_explain_reads_a_pull_through_setting_keyed_by_a_registry_host() -> None
 
     doc = explain("modelfleet:pull_through.ghcr.io.credential")
     assert "ecr-pullthroughcache/" in doc.description and doc.only_on
+
+
+def test_planned_resources_are_requests_aws_accepts(plans, monkeypatch) -> None:
+    """The role, its policy, the Hub model and the cache rule, sent as the API calls the provider makes:
+    IAM and SageMaker against moto, ECR's CreatePullThroughCacheRule (moto has none) through botocore's Stubber,
+    which validates the request against the ECR service model."""
+    import boto3
+    from botocore.stub import Stubber
+    from moto import mock_aws
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    plan = plans["sm-dev"]
+    role, policy = one(plan, "aws:iam/role:Role", "llama-role"), one(plan, "aws:iam/rolePolicy:RolePolicy", "llama-role-policy")
+    container = one(plan, "aws:sagemaker/model:Model", "llama-model").inputs["primaryContainer"]
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        arn = iam.create_role(RoleName="llama", AssumeRolePolicyDocument=role.inputs["assumeRolePolicy"])["Role"]["Arn"]
+        iam.put_role_policy(RoleName="llama", PolicyName="llama", PolicyDocument=policy.inputs["policy"])
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        env = {k: ("deploy-time value" if v == SECRET_PLACEHOLDER else v) for k, v in container["environment"].items()}
+        sm.create_model(ModelName="llama", ExecutionRoleArn=arn, PrimaryContainer={"Image": container["image"], "Environment": env})
+        described = sm.describe_model(ModelName="llama")["PrimaryContainer"]
+        assert described["Environment"]["HF_MODEL_ID"] == "meta-llama/Llama-3.1-8B-Instruct"
+        assert "ModelDataUrl" not in described and "ModelDataSource" not in described
+    rule = one(plan, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "pull-through-github").inputs
+    ecr = boto3.client("ecr", region_name="us-east-1")
+    with Stubber(ecr) as stub:
+        stub.add_response("create_pull_through_cache_rule", {"ecrRepositoryPrefix": "github", "upstreamRegistryUrl": "ghcr.io",
+                                                             "credentialArn": GHCR_ARN},
+                          {"ecrRepositoryPrefix": "github", "upstreamRegistryUrl": "ghcr.io", "credentialArn": GHCR_ARN})
+        ecr.create_pull_through_cache_rule(**rule)
+        stub.assert_no_pending_responses()
