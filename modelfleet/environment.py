@@ -563,7 +563,8 @@ def _cluster_hardening(cluster: Any, info: ValidationInfo) -> Any:
 class PullThroughRegistry(_Frozen):
     """One upstream registry mirrored by an ECR pull-through cache rule (modelfleet.pull_through)."""
 
-    credential: Annotated[str | None, Field(description="ARN of the Secrets Manager secret (name starting with "
+    credential: Annotated[str | None, Field(description="ARN (or a logical secret in modelfleet:secrets mapped to the ARN) of "
+                                                        "the Secrets Manager secret (name starting with "
                                                         "ecr-pullthroughcache/, in the stack's account and Region) holding the "
                                                         "registry user name and access token; required for Docker Hub, GitHub, "
                                                         "GitLab and Azure registries, refused for anonymous ones.")] = None
@@ -571,25 +572,46 @@ class PullThroughRegistry(_Frozen):
                                                     "kubernetes, ecr-public, gitlab, acr-<name>).")] = None
 
 
+def _pull_through_entry(value: Any) -> Any:
+    """`ghcr.io: ghcr-token` is shorthand for `ghcr.io: {credential: ghcr-token}` (a logical secret)."""
+    return {"credential": value} if isinstance(value, str) else {} if value is None else value
+
+
+PullThroughEntry = Annotated[PullThroughRegistry, BeforeValidator(_pull_through_entry, json_schema_input_type=str | PullThroughRegistry | None)]
+
+
 class SageMakerStack(_StackBase):
     platform: Annotated[Literal["sagemaker"], Field(description=PLATFORM)]
     subnet_ids: Annotated[tuple[str, ...], Field(description="Private subnets: VPC config and network isolation.")] = ()
     security_group_ids: Annotated[tuple[str, ...], Field(description="Security groups for the VPC config.")] = ()
     kms_key_arn: Annotated[str | None, Field(description="KMS key for endpoint storage and data capture.")] = None
-    pull_through: Annotated[dict[str, PullThroughRegistry], Field(
+    pull_through: Annotated[dict[str, PullThroughEntry], Field(
         description="Serving images outside ECR, per upstream registry host (ghcr.io, quay.io, registry.k8s.io, public.ecr.aws, "
                     "docker.io, registry.gitlab.com, <name>.azurecr.io): the stack creates an ECR pull-through cache rule for "
                     "each registry a model's image comes from and SageMaker pulls the image through it. Registries that "
                     "need a credential (Docker Hub, GitHub, GitLab, Azure) must be listed with one.",
         examples=[{"ghcr.io": {"credential": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf"}},
-                  {"quay.io": {}}])] = {}
+                  {"docker.io": "dockerhub-token"}, {"quay.io": {}}])] = {}
 
     @field_validator("pull_through")
     @classmethod
     def _pull_through(cls, registries: dict[str, PullThroughRegistry], info: ValidationInfo) -> dict[str, PullThroughRegistry]:
+        resolved = {}
+        secrets: dict[str, SecretRef] = info.data.get("secrets") or {}
         for host, entry in registries.items():
-            raise_problem(setting_problem(host, entry.credential, entry.prefix, info.data.get("region")), f"pull_through.{host}")
-        return registries
+            credential = entry.credential
+            if credential is not None and not credential.startswith("arn:"):  # a logical secret of modelfleet:secrets
+                ref = secrets.get(credential)
+                if ref is None or ref.aws_secrets_manager is None:
+                    raise custom_error(f"pull_through.{host}: credential {credential!r} is neither a Secrets Manager ARN nor a "
+                                       "logical secret mapped to one in modelfleet:secrets",
+                                       allowed="arn:aws:secretsmanager:… or a modelfleet:secrets name with aws_secrets_manager",
+                                       fix=f"add modelfleet:secrets.{credential}: {{aws_secrets_manager: <ARN of "
+                                           "ecr-pullthroughcache/<name>>}, or write the ARN")
+                credential = ref.aws_secrets_manager
+            raise_problem(setting_problem(host, credential, entry.prefix, info.data.get("region")), f"pull_through.{host}")
+            resolved[host] = entry.model_copy(update={"credential": credential})
+        return resolved
 
 
 class Workspace(_Frozen):

@@ -209,6 +209,8 @@ BAD = {
                    "", "model.uri", "cannot download from the Hugging Face Hub"),
     "harbor": ({"h": SPECS["ranker"].replace("name: ranker", "name: h").replace("ghcr.io/acme", "harbor.example.com/acme")},
                "", "serving.image", "modelfleet build"),
+    "hub-custom-image": ({"c": SPECS["mistral"].replace("name: mistral", "name: c").replace(
+        "runtime: tgi", 'runtime: tgi, image: "ghcr.io/acme/tgi:3"')}, "", "serving.image", "remove serving.image"),
     "no-credential": ({"d": SPECS["ranker"].replace("name: ranker", "name: d").replace("ghcr.io/acme/ranker-server", "acme/ranker")},
                       "", "serving.image", "modelfleet:pull_through: {docker.io: {credential:"),
 }
@@ -280,3 +282,17 @@ def test_planned_resources_are_requests_aws_accepts(plans, monkeypatch) -> None:
                           {"ecrRepositoryPrefix": "github", "upstreamRegistryUrl": "ghcr.io", "credentialArn": GHCR_ARN})
         ecr.create_pull_through_cache_rule(**rule)
         stub.assert_no_pending_responses()
+
+
+def test_a_pull_through_credential_may_be_a_logical_secret(tmp_path: Path) -> None:
+    from modelfleet.aws_images import cached_image
+    from modelfleet.environment import load_stack_file
+
+    stack = STACK.format(environment="dev", extra="").replace(
+        f'  modelfleet:pull_through: {{ghcr.io: {{credential: "{GHCR_ARN}"}}}}\n',
+        f'  modelfleet:pull_through: {{ghcr.io: ghcr-token}}\n').replace(
+        "{hf-token:", f'{{ghcr-token: {{aws_secrets_manager: "{GHCR_ARN}"}}, hf-token:')
+    path = tmp_path / "Pulumi.sm.yaml"
+    path.write_text(stack)
+    cached = cached_image("ghcr.io/acme/ranker-server:2.1.0", load_stack_file(path))
+    assert cached is not None and cached.credential_arn == GHCR_ARN
