@@ -290,7 +290,7 @@ def test_a_pull_through_credential_may_be_a_logical_secret(tmp_path: Path) -> No
 
     stack = STACK.format(environment="dev", extra="").replace(
         f'  modelfleet:pull_through: {{ghcr.io: {{credential: "{GHCR_ARN}"}}}}\n',
-        f'  modelfleet:pull_through: {{ghcr.io: ghcr-token}}\n').replace(
+        '  modelfleet:pull_through: {ghcr.io: ghcr-token}\n').replace(
         "{hf-token:", f'{{ghcr-token: {{aws_secrets_manager: "{GHCR_ARN}"}}, hf-token:')
     path = tmp_path / "Pulumi.sm.yaml"
     path.write_text(stack)
