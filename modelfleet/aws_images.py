@@ -88,7 +88,7 @@ def cached_image(image: str, stack: AnyStack) -> CachedImage | None:
     """How SageMaker pulls a non-ECR image (its pull-through cache rule), None for ECR images or unreachable ones."""
     if ECR_IMAGE.match(image) or not isinstance(stack, SageMakerStack):
         return None
-    return resolve(image, stack.pull_through)[0]
+    return resolve(image, stack.pull_through, stack.stack)[0]
 
 
 def image_source(image: str, stack: AnyStack) -> dict[str, object]:
@@ -104,7 +104,7 @@ def image_source(image: str, stack: AnyStack) -> dict[str, object]:
 def _reachable(spec: ModelSpec, stack: AnyStack, image: str, field: str) -> list[Diagnostic]:
     if ECR_IMAGE.match(image):
         return []
-    problem = resolve(image, stack.pull_through if isinstance(stack, SageMakerStack) else {})[1]
+    problem = resolve(image, stack.pull_through if isinstance(stack, SageMakerStack) else {}, stack.stack)[1]
     if problem is None:
         return []
     return [Diagnostic("error", spec.name, field,

@@ -568,8 +568,9 @@ class PullThroughRegistry(_Frozen):
                                                         "ecr-pullthroughcache/, in the stack's account and Region) holding the "
                                                         "registry user name and access token; required for Docker Hub, GitHub, "
                                                         "GitLab and Azure registries, refused for anonymous ones.")] = None
-    prefix: Annotated[str | None, Field(description="ECR repository prefix of the cache (default: github, quay, docker-hub, "
-                                                    "kubernetes, ecr-public, gitlab, acr-<name>).")] = None
+    prefix: Annotated[str | None, Field(description="ECR repository prefix of the cache rule, unique in the account and Region "
+                                                    "(default <stack>/<registry>: github, quay, docker-hub, kubernetes, "
+                                                    "ecr-public, gitlab, acr-<name>).")] = None
 
 
 def _pull_through_entry(value: Any) -> Any:

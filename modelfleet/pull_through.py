@@ -10,8 +10,10 @@ Contract (pure; imports nothing from the stack model, which uses `setting_proble
 - `upstream_for(host)` → the `Upstream` ECR mirrors for a registry host, or None.
 - `setting_problem(host, credential, prefix, region)` → None or (message, allowed, fix) for one
   `modelfleet:pull_through.<host>` entry.
-- `resolve(image, settings)` → (`CachedImage` | None, problem | None): how one non-ECR image is
-  pulled, or why it cannot be (no pull-through support; a credential the stack does not give).
+- `resolve(image, settings, stack)` → (`CachedImage` | None, problem | None): how one non-ECR image
+  is pulled, or why it cannot be (no pull-through support; a credential the stack does not give).
+  Rule prefixes are unique per account and Region and stacks may share an account, so the default
+  prefix is `<stack>/<registry>` (e.g. `sagemaker-prod/github`): each stack owns its rules and cache.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Upstream:
     official_namespace: str = ""
 
     def matches(self, host: str) -> bool:
-        return any(host == h or (h.startswith("*.") and host.endswith(h[1:]) and len(host) > len(h) - 1) for h in self.hosts)
+        return any(host == h or (h.startswith("*.") and host.endswith(h[1:]) and host != h[2:]) for h in self.hosts)
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,12 @@ def upstream_for(host: str) -> Upstream | None:
     return next((u for u in upstreams() if u.matches(host)), None)
 
 
-def _rule_prefix(upstream: Upstream, host: str) -> str:
-    name = host.split(".", 1)[0]
+def _rule_prefix(upstream: Upstream, host: str, stack: str) -> str:
+    """`<stack>/<registry prefix>` within the prefix length, in the characters a prefix allows."""
     hi = facts()["prefix_length"][1]
-    return upstream.prefix.replace("{name}", name)[:hi].rstrip("-._")
+    registry = upstream.prefix.replace("{name}", host.split(".", 1)[0])[:hi - 2].rstrip("-._")
+    owner = re.sub(r"[^a-z0-9]+", "-", stack.lower()).strip("-")[:hi - len(registry) - 1].rstrip("-")
+    return f"{owner}/{registry}" if owner else registry
 
 
 def setting_problem(host: str, credential: str | None, prefix: str | None, region: str | None) -> tuple[str, str, str] | None:
@@ -131,7 +135,7 @@ def setting_problem(host: str, credential: str | None, prefix: str | None, regio
         lo, hi = facts()["prefix_length"]
         if not (lo <= len(prefix) <= hi) or not re.match(facts()["prefix_pattern"], prefix) or prefix == "ROOT":
             return (f"prefix {prefix!r} is not an ECR repository prefix", f"{lo}-{hi} lower-case letters, digits, '.', '_', '-', '/'",
-                    f"use e.g. {_rule_prefix(upstream, host)}")
+                    f"use e.g. {_rule_prefix(upstream, host, 'my-stack')}")
     return None
 
 
@@ -154,7 +158,7 @@ def _setting_for(host: str, upstream: Upstream, settings: dict[str, Any]) -> Any
     return next((v for k, v in settings.items() if k == host or (not wildcard and k in upstream.hosts)), None)
 
 
-def resolve(image: str, settings: dict[str, Any]) -> tuple[CachedImage | None, tuple[str, str] | None]:
+def resolve(image: str, settings: dict[str, Any], stack: str) -> tuple[CachedImage | None, tuple[str, str] | None]:
     """`settings`: the stack's `modelfleet:pull_through` (host → entry with `credential`, `prefix`).
     Returns the cached image, or (problem, fix) when the image cannot reach SageMaker."""
     host, path, reference = _split(image)
@@ -171,6 +175,6 @@ def resolve(image: str, settings: dict[str, Any]) -> tuple[CachedImage | None, t
                       f"token), or {BUILD_FIX}")
     if upstream.official_namespace and "/" not in path:
         path = f"{upstream.official_namespace}/{path}"
-    prefix = getattr(setting, "prefix", None) or _rule_prefix(upstream, host)
+    prefix = getattr(setting, "prefix", None) or _rule_prefix(upstream, host, stack)
     url = upstream.url.replace("{host}", host)
     return CachedImage(image, upstream, host, url, prefix, path, reference, credential), None

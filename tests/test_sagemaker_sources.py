@@ -145,13 +145,13 @@ def test_network_isolation_stays_for_s3_models_and_is_off_for_hub_models_in_a_vp
 
 def test_ghcr_image_runs_through_a_pull_through_cache_rule(plans):
     plan = plans["sm-dev"]
-    rule = one(plan, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "pull-through-github")
-    assert rule.inputs == {"ecrRepositoryPrefix": "github", "upstreamRegistryUrl": "ghcr.io", "credentialArn": GHCR_ARN}
+    rule = one(plan, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "pull-through-sm-dev-github")
+    assert rule.inputs == {"ecrRepositoryPrefix": "sm-dev/github", "upstreamRegistryUrl": "ghcr.io", "credentialArn": GHCR_ARN}
     container = one(plan, "aws:sagemaker/model:Model", "ranker-model").inputs["primaryContainer"]
-    assert container["image"] == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/github/acme/ranker-server:2.1.0"
+    assert container["image"] == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/sm-dev/github/acme/ranker-server:2.1.0"
     assert container["modelDataSource"]["s3DataSources"][0]["s3Uri"] == "s3://acme-models/ranker/3/"
     stmts = statements(plan, "ranker")
-    cached = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/github/acme/ranker-server"
+    cached = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/sm-dev/github/acme/ranker-server"
     assert cached in stmts["PullImage"]["Resource"]
     assert stmts["PullThroughCache"] == {"Sid": "PullThroughCache", "Effect": "Allow",
                                          "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"], "Resource": [cached]}
@@ -175,8 +175,8 @@ def test_preview_says_where_weights_and_images_come_from(plans):
     assert any(n.startswith("egress: HTTPS to huggingface.co") for n in llama["notes"])
     assert any("no Hub token" in n for n in models["mistral"]["notes"])
     assert models["ranker"]["image"] == {"source": "ghcr.io/acme/ranker-server:2.1.0", "pull_through": {
-        "rule_prefix": "github", "upstream_registry_url": "ghcr.io", "credential": GHCR_ARN,
-        "pulled_as": "<account>.dkr.ecr.us-east-1.amazonaws.com/github/acme/ranker-server:2.1.0"}}
+        "rule_prefix": "sm-dev/github", "upstream_registry_url": "ghcr.io", "credential": GHCR_ARN,
+        "pulled_as": "<account>.dkr.ecr.us-east-1.amazonaws.com/sm-dev/github/acme/ranker-server:2.1.0"}}
 
 
 def test_policies_pass_on_the_sagemaker_stacks(plans):
@@ -274,12 +274,12 @@ def test_planned_resources_are_requests_aws_accepts(plans, monkeypatch) -> None:
         described = sm.describe_model(ModelName="llama")["PrimaryContainer"]
         assert described["Environment"]["HF_MODEL_ID"] == "meta-llama/Llama-3.1-8B-Instruct"
         assert "ModelDataUrl" not in described and "ModelDataSource" not in described
-    rule = one(plan, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "pull-through-github").inputs
+    rule = one(plan, "aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "pull-through-sm-dev-github").inputs
     ecr = boto3.client("ecr", region_name="us-east-1")
     with Stubber(ecr) as stub:
-        stub.add_response("create_pull_through_cache_rule", {"ecrRepositoryPrefix": "github", "upstreamRegistryUrl": "ghcr.io",
+        stub.add_response("create_pull_through_cache_rule", {"ecrRepositoryPrefix": "sm-dev/github", "upstreamRegistryUrl": "ghcr.io",
                                                              "credentialArn": GHCR_ARN},
-                          {"ecrRepositoryPrefix": "github", "upstreamRegistryUrl": "ghcr.io", "credentialArn": GHCR_ARN})
+                          {"ecrRepositoryPrefix": "sm-dev/github", "upstreamRegistryUrl": "ghcr.io", "credentialArn": GHCR_ARN})
         ecr.create_pull_through_cache_rule(**rule)
         stub.assert_no_pending_responses()
 
@@ -296,3 +296,37 @@ def test_a_pull_through_credential_may_be_a_logical_secret(tmp_path: Path) -> No
     path.write_text(stack)
     cached = cached_image("ghcr.io/acme/ranker-server:2.1.0", load_stack_file(path))
     assert cached is not None and cached.credential_arn == GHCR_ARN
+
+
+DOCKER = {"docker.io": type("E", (), {"credential": GHCR_ARN.replace("ghcr", "hub"), "prefix": None})()}
+
+
+@pytest.mark.parametrize(("image", "settings", "uri", "url"), [
+    ("nginx:1.27", DOCKER, "docker-hub/library/nginx:1.27", "registry-1.docker.io"),
+    ("docker.io/vllm/vllm-openai:v0.6.3", DOCKER, "docker-hub/vllm/vllm-openai:v0.6.3", "registry-1.docker.io"),
+    ("quay.io/org/server@sha256:" + "a" * 64, {}, "quay/org/server@sha256:" + "a" * 64, "quay.io"),
+    ("registry.k8s.io/pause:3.10", {}, "kubernetes/pause:3.10", "registry.k8s.io"),
+    ("public.ecr.aws/nginx/nginx:1", {}, "ecr-public/nginx/nginx:1", "public.ecr.aws"),
+    ("acmeml.azurecr.io/serving/ranker:2", {"acmeml.azurecr.io": DOCKER["docker.io"]}, "acr-acmeml/serving/ranker:2",
+     "acmeml.azurecr.io"),
+])
+def test_cache_paths_per_upstream_registry(image: str, settings: dict, uri: str, url: str) -> None:
+    from modelfleet.pull_through import resolve
+
+    cached, problem = resolve(image, settings, "sm")
+    assert problem is None and cached is not None
+    assert cached.uri("111122223333", "eu-west-1") == f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/sm/{uri}"
+    assert cached.upstream_url == url
+
+
+def test_default_prefixes_fit_ecr_limits_for_long_stack_names() -> None:
+    import re
+
+    from modelfleet.pull_through import facts, resolve
+
+    cached, _ = resolve("acmemodelregistry.azurecr.io/x:1", {"acmemodelregistry.azurecr.io": DOCKER["docker.io"]},
+                        "Production_EU-West.SageMaker-Stack")
+    assert cached is not None
+    lo, hi = facts()["prefix_length"]
+    assert lo <= len(cached.prefix) <= hi and re.match(facts()["prefix_pattern"], cached.prefix), cached.prefix
+    assert cached.prefix.endswith("/acr-acmemodelregistry")
