@@ -1,6 +1,10 @@
 """SageMaker rules: encrypted endpoint configs (and asynchronous results), isolated models in a VPC (and
 inference components that use them), rollback alarms on endpoint and component deployments, and
 least-privilege execution roles.
+
+MF-SM-002 accepts a model without network isolation only when its container downloads a Hugging
+Face Hub model itself (no model data, `HF_MODEL_ID` an `org/model` repository) in an environment of
+`hub_download_environments` (default dev, staging); production models load weights from S3.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from . import _util as u
 from ._rule import Rule, environments_param
 
 IAM_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/role:Role")
+# where a container may download a Hub model itself (no network isolation); production keeps isolation
+HUB_DOWNLOAD_ENVIRONMENTS = ["dev", "staging"]
 BROAD_MANAGED = ("AmazonSageMakerFullAccess", "AdministratorAccess", "AmazonS3FullAccess", "PowerUserAccess")
 
 
@@ -42,9 +48,25 @@ def endpoint_config_kms(resource_type: str, props: Any, config: Mapping[str, Any
     ]
 
 
+def _hub_download(props: Any) -> bool:
+    """A container that downloads its own weights from the Hugging Face Hub: no model data, HF_MODEL_ID names a
+    repository (`org/model`) rather than a directory (AWS LMI / Hugging Face LLM containers)."""
+    container = u.get(props, "primaryContainer")
+    model_id = str(u.get(container, "environment.HF_MODEL_ID") or "")
+    no_data = not u.get(container, "modelDataUrl") and not u.get(container, "modelDataSource")
+    return no_data and model_id.count("/") == 1 and not model_id.startswith("/")
+
+
 def model_network_isolation(resource_type: str, props: Any, config: Mapping[str, Any]) -> list[str]:
     if u.truthy(u.get(props, "enableNetworkIsolation")):
         return []
+    hub = _hub_download(props)
+    if hub and u.environment(config) in u.param(config, "hub_download_environments", HUB_DOWNLOAD_ENVIRONMENTS):
+        return []
+    if hub:
+        return [f"The container downloads its weights from the Hugging Face Hub, so it needs the network, which "
+                f"{u.environment(config)} models may not have. To fix: copy the weights to S3 and point model.uri there "
+                "(SageMaker then loads them and the model runs with enableNetworkIsolation: true)."]
     return [
         (
             "The model container can reach the network. To fix: set enableNetworkIsolation: true "
@@ -163,8 +185,9 @@ def _sm(
     fn: Any,
     types: tuple[str, ...],
     envs: list[str] | None = None,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Rule:
-    params = environments_param(envs)
+    params = {**environments_param(envs), **(extra or {})}
     return Rule(rule_id, "sagemaker", level, desc, why, refs, "resource", fn, types, params)  # type: ignore[arg-type]
 
 
@@ -181,11 +204,15 @@ RULES = [
     _sm(
         "MF-SM-002",
         "mandatory",
-        "Models run with network isolation",
+        "Models run with network isolation (a Hub download only outside production)",
         "An isolated container cannot exfiltrate prompts or weights.",
         ("CKV_AWS_370", "SageMaker.5"),
         model_network_isolation,
         (u.SM_MODEL,),
+        extra={"hub_download_environments": {
+            "type": "array", "items": {"type": "string"}, "default": HUB_DOWNLOAD_ENVIRONMENTS,
+            "description": "Environments whose models may download their weights from the Hugging Face Hub themselves "
+                           "(network isolation off)."}},
     ),
     _sm(
         "MF-SM-003",
