@@ -8,6 +8,7 @@ with exit 2 at a located field; a planted secret value in no output."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -225,6 +226,9 @@ def test_what_cannot_reach_sagemaker_is_refused_where_it_is_written(tmp_path: Pa
     out = result.stdout + result.stderr
     assert field in out and words in out and "Traceback" not in out, out
     assert f"stack 'sm' (sagemaker): {next(iter(specs))}: {field}:" in out, "the error names the stack, model and field"
+    validated = run_cli(project, "validate")
+    out = validated.stdout + validated.stderr
+    assert validated.returncode == 2 and re.search(rf"model_specs/{next(iter(specs))}\.yaml:\d+: {re.escape(field)}:", out), out
 
 
 @pytest.mark.parametrize(("setting", "words"), [
@@ -320,8 +324,6 @@ def test_cache_paths_per_upstream_registry(image: str, settings: dict, uri: str,
 
 
 def test_default_prefixes_fit_ecr_limits_for_long_stack_names() -> None:
-    import re
-
     from modelfleet.pull_through import facts, resolve
 
     cached, _ = resolve("acmemodelregistry.azurecr.io/x:1", {"acmemodelregistry.azurecr.io": DOCKER["docker.io"]},
