@@ -98,7 +98,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         capturing = (spec.monitoring.enabled and spec.monitoring.data_capture.sample_percent > 0
                      and args.capture_s3_uri is not None)
 
-        account = args.account_id or aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        account = args.account_id if args.account_id is not None else \
+            aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
         source_arn = pulumi.Output.concat(f"arn:{partition(args.region)}:sagemaker:{args.region}:", account, ":*")
         role = aws.iam.Role(f"{name}-role", assume_role_policy=service_trust_policy("sagemaker.amazonaws.com", account, source_arn),
                             description=f"SageMaker execution role of {p.model} on {p.stack}", tags=p.tags, opts=child)
@@ -107,7 +108,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             repository_arns=args.repository_arns, cached_repository_arns=args.cached_repository_arns, capture_bucket_arn=args.capture_bucket_arn if capturing else None,
             kms_key_arn=args.kms_key_arn, in_vpc=in_vpc)), opts=child)
 
-        container = container_definition(p, args.environment, args.image or p.image, self)
+        container = container_definition(p, args.environment, p.image if args.image is None else args.image, self)
         model = aws.sagemaker.Model(  # type: ignore[call-overload]
             f"{name}-model", execution_role_arn=role.arn, primary_container=container,
             # no outbound network from the container: weights come from S3 via SageMaker, not the internet;
