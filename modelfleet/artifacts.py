@@ -239,10 +239,11 @@ def _sagemaker_hub_egress(spec: ModelSpec, stack: AnyStack, repo: str, uses: lis
     """What a Hub download on SageMaker needs from the network (and a token), said in preview; in
     production, where models keep network isolation, an error naming the S3 copy instead.
 
-    SageMaker's network isolation (EnableNetworkIsolation) gives the container no outbound network, so a
-    model the container downloads itself runs without it; with a VPC config its traffic leaves through
-    the stack's subnets ("Give SageMaker hosted endpoints access to resources in your Amazon VPC":
-    a NAT gateway for internet access)."""
+    SageMaker developer guide, "Run training and inference containers in internet-free mode": inference
+    containers are internet-enabled by default, and network isolation (EnableNetworkIsolation) leaves them
+    no outbound calls at all, so a model the container downloads itself runs without it. With a VPC
+    config its traffic leaves through the stack's subnets, which reach the internet only through a NAT
+    device ("Give SageMaker hosted endpoints access to resources in your Amazon VPC")."""
     subnets = getattr(stack, "subnet_ids", ())
     notes = []
     out = []
