@@ -210,6 +210,8 @@ BAD = {
                    "", "model.uri", "cannot download from the Hugging Face Hub"),
     "harbor": ({"h": SPECS["ranker"].replace("name: ranker", "name: h").replace("ghcr.io/acme", "harbor.example.com/acme")},
                "", "serving.image", "modelfleet build"),
+    "custom-hub": ({"u": SPECS["ranker"].replace("name: ranker", "name: u").replace(
+        "s3://acme-models/ranker/3/", "hf://acme/ranker")}, "", "model.uri", "only vllm, tgi load a Hub model"),
     "hub-custom-image": ({"c": SPECS["mistral"].replace("name: mistral", "name: c").replace(
         "runtime: tgi", 'runtime: tgi, image: "ghcr.io/acme/tgi:3"')}, "", "serving.image", "remove serving.image"),
     "no-credential": ({"d": SPECS["ranker"].replace("name: ranker", "name: d").replace("ghcr.io/acme/ranker-server", "acme/ranker")},
