@@ -1,4 +1,22 @@
-"""Scratch project files for tests: an on-prem stack with T4 GPU nodes, and one small spec per runtime."""
+"""Scratch project files for tests: an on-prem stack with T4 GPU nodes, one small spec per runtime, and
+`write_project` to lay specs and stacks out as a project."""
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_project(root: Path, specs: dict[str, str], stacks: dict[str, str]) -> Path:
+    """model_specs/<name>.yaml and stacks/Pulumi.<name>.yaml under `root`, with the repository's Pulumi.yaml."""
+    (root / "model_specs").mkdir(parents=True)
+    for name, text in specs.items():
+        (root / "model_specs" / f"{name}.yaml").write_text(text)
+    (root / "stacks").mkdir()
+    for name, text in stacks.items():
+        (root / "stacks" / f"Pulumi.{name}.yaml").write_text(text)
+    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    return root
 
 ONPREM_STACK = """config:
   modelfleet:environment: dev

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scratch_stacks import write_project
 
 from components.kubernetes.egress import METADATA_SERVICE, POD_IDENTITY_AGENT, endpoint_rule
 from modelfleet import preview
@@ -55,14 +56,7 @@ STACKS = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("egress")
-    (root / "model_specs").mkdir()
-    (root / "model_specs" / "chat.yaml").write_text(SPEC)
-    (root / "stacks").mkdir()
-    for name, text in STACKS.items():
-        (root / "stacks" / f"Pulumi.{name}.yaml").write_text(text)
-    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
-    return root
+    return write_project(tmp_path_factory.mktemp("egress"), {"chat": SPEC}, STACKS)
 
 
 @pytest.fixture(scope="module")

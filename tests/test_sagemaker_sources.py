@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import scratch_stacks
 
 from modelfleet import mocked_cloud, preview
 from modelfleet.check import run_checks
@@ -62,14 +62,7 @@ STACK = f"""config:
 
 
 def write_project(root: Path, stacks: dict[str, str], specs: dict[str, str] = SPECS) -> Path:
-    (root / "model_specs").mkdir(parents=True)
-    for name, text in specs.items():
-        (root / "model_specs" / f"{name}.yaml").write_text(text)
-    (root / "stacks").mkdir()
-    for name, text in stacks.items():
-        (root / "stacks" / f"Pulumi.{name}.yaml").write_text(text)
-    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
-    return root
+    return scratch_stacks.write_project(root, specs, stacks)
 
 
 @pytest.fixture(scope="module")
