@@ -55,7 +55,7 @@ SUPPORT: dict[tuple[str, str], str | Unsupported] = {
     ("az", "sagemaker"): Unsupported("SageMaker downloads model data only from Amazon S3", S3_FIX),
     ("az", "azureml"): "registered model (mounted at AZUREML_MODEL_DIR)",
     ("hf", "deployment"): f"{INIT}: storage initializer (hf://)", ("hf", "kserve"): "storageUri hf://",
-    ("hf", "sagemaker"): "vllm/tgi outside production: the AWS container downloads HF_MODEL_ID from the Hub (egress, no network isolation); others and production: error",
+    ("hf", "sagemaker"): "vllm/tgi: the AWS container downloads HF_MODEL_ID from the Hub (egress, no network isolation); others: error",
     ("hf", "azureml"): "vllm/tgi: the server downloads the Hub model itself; others: error",
     ("oci", "deployment"): f"{INIT}: the model image copies /models", ("oci", "kserve"): "storageUri oci:// (modelcar)",
     ("oci", "sagemaker"): Unsupported("SageMaker downloads model data only from Amazon S3", S3_FIX),
@@ -236,8 +236,8 @@ def _plan(spec: ModelSpec, stack: AnyStack, target: str, names: dict[str, str]) 
 
 
 def _sagemaker_hub_egress(spec: ModelSpec, stack: AnyStack, repo: str, uses: list[SecretUse]) -> tuple[tuple[str, ...], list[Diagnostic]]:
-    """What a Hub download on SageMaker needs from the network (and a token), said in preview; in
-    production, where models keep network isolation, an error naming the S3 copy instead.
+    """What a Hub download on SageMaker needs from the network (and a token), said in preview (a warning
+    where the stack's subnets must provide the egress, with the S3 copy that keeps the model isolated).
 
     SageMaker developer guide, "Run training and inference containers in internet-free mode": inference
     containers are internet-enabled by default, and network isolation (EnableNetworkIsolation) leaves them
@@ -247,14 +247,6 @@ def _sagemaker_hub_egress(spec: ModelSpec, stack: AnyStack, repo: str, uses: lis
     subnets = getattr(stack, "subnet_ids", ())
     notes = []
     out = []
-    if stack.production:
-        # production models keep network isolation (policy MF-SM-002), which leaves the container no way to the Hub
-        out.append(Diagnostic("error", spec.name, "model.uri",
-                              f"{spec.model.uri}: the container would download {repo} from huggingface.co itself, but production "
-                              f"SageMaker models on stack {stack.stack!r} run with network isolation (policy MF-SM-002: no "
-                              f"outbound network). To fix: {S3_FIX} (SageMaker downloads it before the container starts); the "
-                              "Hub download stays available on non-production stacks"))
-        return (), out
     if subnets:
         message = (f"network isolation is off for this model: the container downloads {repo} from "
                    f"huggingface.co at start through the stack's subnets ({', '.join(subnets)}), which need a route to the "

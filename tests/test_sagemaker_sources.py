@@ -329,24 +329,28 @@ def test_default_prefixes_fit_ecr_limits_for_long_stack_names() -> None:
     assert cached.prefix.endswith("/acr-acmemodelregistry")
 
 
-def test_a_hub_model_on_a_production_stack_is_refused_naming_the_s3_copy(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {"sm": STACK.format(environment="prod", extra="")}, {"mistral": SPECS["mistral"]})
-    result = run_cli(project, "preview", "--stack", "sm")
-    out = result.stdout + result.stderr
-    assert result.returncode == 2 and "Traceback" not in out, out
-    assert "stack 'sm' (sagemaker): mistral: model.uri:" in out and "network isolation" in out
-    assert "copy the weights to s3://" in out
+def test_a_hub_model_on_a_production_stack_previews_with_its_egress_stated(tmp_path: Path) -> None:
+    stack = STACK.format(environment="prod", extra="  modelfleet:subnet_ids: [subnet-a, subnet-b]\n"
+                                                   "  modelfleet:security_group_ids: [sg-a]\n")
+    spec = SPECS["mistral"].replace("resources:", "autoscaling: {min_replicas: 2, max_replicas: 2}\nresources:")
+    project = write_project(tmp_path, {"sm": stack}, {"mistral": spec})
+    result = run_cli(project, "preview", "--stack", "sm", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [entry] = json.loads(result.stdout)["stacks"]
+    [warning] = [d for d in entry["diagnostics"] if d["field"] == "model.uri"]
+    assert warning["level"] == "warning" and "NAT" in warning["message"] and "copy the weights to s3://" in warning["message"]
 
 
-def test_network_isolation_policy_lets_hub_downloads_through_outside_production(plans) -> None:
+def test_network_isolation_policy_lets_hub_downloads_through_where_configured(plans) -> None:
     from policies.rules import RULES_BY_ID
     from policies.rules.sagemaker import model_network_isolation
 
     rule = RULES_BY_ID["MF-SM-002"]
     hub = one(plans["sm-vpc"], "aws:sagemaker/model:Model", "llama-model").inputs
     defaults = rule.defaults()
-    assert model_network_isolation(rule.resource_types[0], hub, {**defaults, "environment": "dev"}) == []
-    [message] = model_network_isolation(rule.resource_types[0], hub, {**defaults, "environment": "prod"})
+    assert model_network_isolation(rule.resource_types[0], hub, {**defaults, "environment": "prod"}) == []
+    strict = {**defaults, "environment": "prod", "hub_download_environments": ["dev", "staging"]}
+    [message] = model_network_isolation(rule.resource_types[0], hub, strict)
     assert "Hugging Face Hub" in message and "copy the weights to S3" in message
     report = run_checks([plans["sm-vpc"]], ROOT / "policies" / "config")
     assert not [v for v in report.violations if v.rule == "MF-SM-002"], report.violations

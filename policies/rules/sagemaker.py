@@ -4,7 +4,7 @@ least-privilege execution roles.
 
 MF-SM-002 accepts a model without network isolation only when its container downloads a Hugging
 Face Hub model itself (no model data, `HF_MODEL_ID` an `org/model` repository) in an environment of
-`hub_download_environments` (default dev, staging); production models load weights from S3.
+`hub_download_environments` (default all; list fewer to require S3 weights there).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from . import _util as u
 from ._rule import Rule, environments_param
 
 IAM_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/role:Role")
-# where a container may download a Hub model itself (no network isolation); production keeps isolation
-HUB_DOWNLOAD_ENVIRONMENTS = ["dev", "staging"]
+# where a container may download a Hub model itself (no network isolation; preview states the egress it needs).
+# Every environment by default, as SageMaker's LLM containers are meant to be used; list fewer in the pack config
+# (e.g. prod.json: ["dev", "staging"]) to make production models load their weights from S3 instead.
+HUB_DOWNLOAD_ENVIRONMENTS = ["dev", "staging", "prod"]
 BROAD_MANAGED = ("AmazonSageMakerFullAccess", "AdministratorAccess", "AmazonS3FullAccess", "PowerUserAccess")
 
 
@@ -204,7 +206,7 @@ RULES = [
     _sm(
         "MF-SM-002",
         "mandatory",
-        "Models run with network isolation (a Hub download only outside production)",
+        "Models run with network isolation (unless the container downloads a Hub model)",
         "An isolated container cannot exfiltrate prompts or weights.",
         ("CKV_AWS_370", "SageMaker.5"),
         model_network_isolation,
