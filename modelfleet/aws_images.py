@@ -32,8 +32,6 @@ from modelfleet.spec import ModelSpec
 from modelfleet.targets.aws_offers import partition
 
 MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks ModelDataUrl / S3 model data
-
-
 ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)")
 
 

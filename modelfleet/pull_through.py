@@ -68,13 +68,8 @@ class CachedImage:
         """The cached repository: what the execution role pulls and imports into, nothing else."""
         return f"arn:{partition}:ecr:{region}:{account}:repository/{self.prefix}/{self.repository}"
 
-    def describe(self) -> str:
-        cred = f", upstream credential {self.credential_arn}" if self.credential_arn else ""
-        return (f"{self.source} via the ECR pull-through cache rule {self.prefix}/ → {self.upstream_url}{cred}: "
-                f"SageMaker pulls <account>.dkr.ecr.<region>/{self.prefix}/{self.repository}{self.reference}")
 
-
-def _dns_suffix(region: str) -> str:
+def _dns_suffix(region: str) -> str:  # China Regions serve ECR under amazonaws.com.cn (as ECR_IMAGE accepts)
     return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
 

@@ -82,6 +82,7 @@ def pulled_image(stack: SageMakerStack, p: Placement, account: pulumi.Output[str
             f"{stack.stack}-pull-through-{cached.prefix.replace('/', '-')}", ecr_repository_prefix=cached.prefix,
             upstream_registry_url=cached.upstream_url, credential_arn=cached.credential_arn)
     rule, region = rules[cached.prefix], stack.region
+    # built from the rule's output, so the model waits for the rule: its first pull creates the cached repository
     image = pulumi.Output.all(account, rule.ecr_repository_prefix).apply(lambda v: cached.uri(v[0], region))
     arn = account.apply(lambda a: cached.repository_arn(partition(region), a, region))
     return image, [arn]
