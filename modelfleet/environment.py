@@ -600,6 +600,11 @@ class SageMakerStack(_StackBase):
         resolved = {}
         secrets: dict[str, SecretRef] = info.data.get("secrets") or {}
         for host, entry in registries.items():
+            if "@" in host:  # user[:password]@host: a credential in a key; never echo it
+                raise custom_error("pull_through: a registry key carries user-info (user[:password]@ before the host)",
+                                   allowed="a registry host such as ghcr.io",
+                                   fix="write the host alone and give the credential as a Secrets Manager secret "
+                                       "(credential: <ARN of ecr-pullthroughcache/<name>>)", redact=True)
             credential = entry.credential
             if credential is not None and not credential.startswith("arn:"):  # a logical secret of modelfleet:secrets
                 ref = secrets.get(credential)

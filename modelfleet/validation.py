@@ -32,21 +32,35 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
+def _field(model: type[BaseModel], key: Hashable) -> Any:
+    """`model`'s field for `key` as written in the file: its name or its alias
+    (`modelfleet:pull_through` for `pull_through`)."""
+    return model.model_fields.get(str(key)) or next(
+        (f for f in model.model_fields.values() if key in (f.alias, f.validation_alias)), None)
+
+
+def _tagged(model: type[BaseModel], tag: Hashable) -> bool:
+    """Whether `tag` is the discriminator value of `model` (a Literal field, e.g. platform: sagemaker)."""
+    return any(typing.get_origin(f.annotation) is typing.Literal and tag in typing.get_args(f.annotation)
+               for f in model.model_fields.values())
+
+
 def model_at(root: type[BaseModel], loc: Sequence[Hashable]) -> type[BaseModel] | None:
     """The pydantic model class that owns the last key of `loc`, for listing allowed keys."""
-    current: type[BaseModel] | None = root
+    candidates: list[type[BaseModel]] = [root]
     for part in loc[:-1]:
-        if current is None:
-            return None
         if isinstance(part, int):
             continue
-        field = current.model_fields.get(str(part))
-        if field is None:
-            # dict values, discriminated union tags: stay on the current level's candidates
+        owners = [c for c in candidates if _field(c, part) is not None]
+        if not owners:
+            # a discriminated union's tag picks its member; dict keys stay on the current candidates
+            candidates = [c for c in candidates if _tagged(c, part)] or candidates
             continue
+        field = _field(owners[0], part)
         candidates = [t for t in _unwrap(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
-        current = candidates[0] if candidates else None
-    return current
+        if not candidates:
+            return None
+    return candidates[0]
 
 
 def _allowed_for(error: ErrorDetails, root: type[BaseModel]) -> tuple[str, str]:
@@ -56,7 +70,7 @@ def _allowed_for(error: ErrorDetails, root: type[BaseModel]) -> tuple[str, str]:
     loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union")))]
     if kind == "extra_forbidden":
         owner = model_at(root, loc)
-        known = sorted(owner.model_fields) if owner else []
+        known = sorted(f.alias or name for name, f in owner.model_fields.items()) if owner else []
         near = difflib.get_close_matches(str(loc[-1]), known, n=1)
         fix = f"did you mean {near[0]!r}? rename the key" if near else "remove the key"
         return ", ".join(known), fix

@@ -112,7 +112,30 @@ NETWORK = [
          edits=spec_edit(("resources:", "network: {public: true, auth: token}\nresources:"))),
 ]
 
-CASES = NETWORK + PARSING + NUMBERS + NAMES + NAMESPACES + PATHS + CREDENTIALS + ENVIRONMENTS
+SM_STACK = "stacks/Pulumi.sm-prod.yaml"
+GHCR_CREDENTIAL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf"
+
+
+def _sagemaker(setting: str) -> dict[str, str]:
+    """A SageMaker stack (alongside the on-prem one) carrying one setting."""
+    return {SM_STACK: SAGEMAKER + "  modelfleet:models: [chat-model]\n" + setting}
+
+
+PULL_THROUGH = [
+    Case("pull-through key with user-info", SM_STACK, "user-info", line=8,
+         files=_sagemaker(f"  modelfleet:pull_through: {{'admin:{SECRET}@ghcr.io': {{credential: '{GHCR_CREDENTIAL}'}}}}\n"),
+         commands=("validate", "preview", "check", "cost")),
+    Case("pull-through key typo names the allowed keys", SM_STACK, "Allowed: credential, prefix", line=8,
+         files=_sagemaker(f"  modelfleet:pull_through: {{ghcr.io: {{credentail: '{GHCR_CREDENTIAL}'}}}}\n"),
+         commands=("validate", "preview", "check", "cost")),
+    Case("pull-through from a registry ECR cannot mirror", SM_STACK, "--push", line=8,
+         files=_sagemaker("  modelfleet:pull_through: {harbor.example.com: {}}\n"), commands=("validate", "preview", "check", "cost")),
+    Case("pull-through credential outside ecr-pullthroughcache/", SM_STACK, "ecr-pullthroughcache/", line=8,
+         files=_sagemaker("  modelfleet:pull_through: {ghcr.io: {credential: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:ml/ghcr-AbCdEf'}}\n"),
+         commands=("validate", "preview", "check", "cost")),
+]
+
+CASES = PULL_THROUGH + NETWORK + PARSING + NUMBERS + NAMES + NAMESPACES + PATHS + CREDENTIALS + ENVIRONMENTS
 
 
 @pytest.fixture(scope="module")
