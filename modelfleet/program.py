@@ -15,6 +15,7 @@ import pulumi
 
 from modelfleet.environment import AnyStack, target_of
 from modelfleet.errors import PlacementError
+from modelfleet.located import placement_error_line
 from modelfleet.placement import StackPlacement, place_stack
 from modelfleet.spec import SpecFile, load_specs, spec_paths
 
@@ -23,8 +24,9 @@ def plan_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
     """Place every selected model; raise PlacementError listing each breaking diagnostic."""
     sp = place_stack(stack, specs)
     if sp.errors:
-        lines = [f"stack {stack.stack!r} ({target_of(stack)}): {d.model or '<stack>'}: {d.field}: {d.message}" for d in sp.errors]
-        raise PlacementError("\n".join(lines))
+        by_name = {spec.name: spec for spec in specs}
+        raise PlacementError("\n".join(placement_error_line({"stack": stack.stack, **d.as_dict()}, by_name, stack.environment)
+                                       for d in sp.errors))
     return sp
 
 

@@ -15,6 +15,7 @@ from modelfleet.alert_destinations import destination_problems
 from modelfleet.collisions import collision_problems
 from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_layout
 from modelfleet.errors import PlacementError, Problem, SpecError
+from modelfleet.located import placement_error_line
 from modelfleet.placement import place_stack
 from modelfleet.selection import joins, unmatched_glob_diagnostics
 from modelfleet.spec import SpecFile, load_specs, spec_layout
@@ -42,28 +43,6 @@ def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path]
         else:
             specs.append(path)
     return specs, stacks, problems
-
-
-def _located(entry: dict[str, str], specs: dict[str, SpecFile], environment: str) -> str:
-    """A placement error as `file:line: field: model on stack 'S': message` when it names one model's spec
-    field: the line of the stack environment's override when it sets the field, else the base's."""
-    spec = specs.get(entry["model"])
-    if spec is not None and entry["field"] and not entry["field"].startswith("modelfleet:"):
-        path = tuple(entry["field"].split("."))
-        override = spec.base.environments.get(environment) or {}
-        inside = _has(override, path)
-        line = spec.line_of("environments", environment, *path) if inside else spec.line_of(*path)
-        where = f"{spec.path}:{line}" if line is not None else str(spec.path)
-        return f"{where}: {entry['field']}: {entry['model']} on stack {entry['stack']!r}: {entry['message']}"
-    return f"stack {entry['stack']!r}: {entry['model'] or '<stack>'}: {entry['field']}: {entry['message']}"
-
-
-def _has(data: Any, path: tuple[str, ...]) -> bool:
-    for part in path:
-        if not isinstance(data, dict) or part not in data:
-            return False
-        data = data[part]
-    return True
 
 
 def unused_overrides(specs: list[SpecFile], stacks: list[AnyStack]) -> list[dict[str, str]]:
@@ -124,7 +103,7 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
             (placement_errors if d.level == "error" else warnings).append(entry)
     if placement_errors:
         by_name = {spec.name: spec for spec in specs}
-        raise PlacementError("\n".join(_located(e, by_name, e["environment"]) for e in placement_errors))
+        raise PlacementError("\n".join(placement_error_line(e, by_name, e["environment"]) for e in placement_errors))
     collisions = collision_problems(placed)
     if collisions:
         raise SpecError(collisions)

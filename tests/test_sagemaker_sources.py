@@ -220,7 +220,9 @@ def test_what_cannot_reach_sagemaker_is_refused_where_it_is_written(tmp_path: Pa
     assert result.returncode == 2, result.stdout + result.stderr
     out = result.stdout + result.stderr
     assert field in out and words in out and "Traceback" not in out, out
-    assert f"stack 'sm' (sagemaker): {next(iter(specs))}: {field}:" in out, "the error names the stack, model and field"
+    model = next(iter(specs))
+    assert re.search(rf"model_specs/{model}\.yaml:\d+: {re.escape(field)}: {model} on stack 'sm':", out), \
+        "preview locates the error like validate: spec file, line, field, model and stack"
     validated = run_cli(project, "validate")
     out = validated.stdout + validated.stderr
     assert validated.returncode == 2 and re.search(rf"model_specs/{next(iter(specs))}\.yaml:\d+: {re.escape(field)}:", out), out
