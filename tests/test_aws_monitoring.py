@@ -120,6 +120,21 @@ def test_spec_thresholds_reach_each_alarm(plans):
     assert all(a.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold" for a in alarms.values())
 
 
+def test_a_variant_alarms_on_the_endpoint_and_variant_series(plans):
+    """A real-time variant's series (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html):
+    invocation metrics in AWS/SageMaker and instance utilization in /aws/sagemaker/Endpoints, both by
+    `EndpointName, VariantName`."""
+    alarms = alarms_of(plans["sm-mon"], "llama3-8b-chat")
+    variant = {"EndpointName": "llama3-8b-chat-sm-mon", "VariantName": "AllTraffic"}
+    queries = alarms["llama3-8b-chat-sm-mon-5xx-rate"].inputs["metricQueries"]
+    assert [(m["namespace"], m["metricName"], m["dimensions"], m["stat"]) for m in (q["metric"] for q in queries if "metric" in q)] == [
+        ("AWS/SageMaker", "Invocation5XXErrors", variant, "Sum"), ("AWS/SageMaker", "Invocations", variant, "Sum")]
+    for name, namespace, metric in (("latency-p99", "AWS/SageMaker", "ModelLatency"),
+                                    ("gpu-saturated", "/aws/sagemaker/Endpoints", "GPUUtilization")):
+        inputs = alarms[f"llama3-8b-chat-sm-mon-{name}"].inputs
+        assert (inputs["namespace"], inputs["metricName"], inputs["dimensions"]) == (namespace, metric, variant), name
+
+
 def test_defaults_apply_when_the_monitoring_section_is_absent(plans):
     defaults = Alerts()
     alarms = alarms_of(plans["sm-mon"], "resnet50-vision")  # resnet50-vision has no monitoring section

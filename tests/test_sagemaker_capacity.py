@@ -188,6 +188,109 @@ def test_async_scales_on_backlog_per_instance_and_wakes_from_zero_as_aws_documen
         "treatMissingData": "missing"}
 
 
+# what the model's alarms and dashboard read ----------------------------------------------------
+# Amazon SageMaker AI metrics in CloudWatch (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html):
+# invocation metrics in AWS/SageMaker by `EndpointName, VariantName` or `InferenceComponentName`; a component's
+# utilization in /aws/sagemaker/InferenceComponents by `InferenceComponentName`, normalized 0-100.
+# Asynchronous endpoints (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html) publish
+# Invocation5XXErrors and ModelLatency per variant, no Invocations, and their backlog by `EndpointName` alone.
+COMPONENT = (("InferenceComponentName", CHAT_ENDPOINT),)
+QUEUE_VARIANT = (("EndpointName", QUEUE_ENDPOINT), ("VariantName", "AllTraffic"))
+QUEUE_ONLY = (("EndpointName", QUEUE_ENDPOINT),)
+READS = {  # alarm → {(namespace, metric, dimensions, statistic)}
+    f"{CHAT_ENDPOINT}-5xx-rate": {("AWS/SageMaker", "Invocation5XXErrors", COMPONENT, "Sum"),
+                                  ("AWS/SageMaker", "Invocations", COMPONENT, "Sum")},
+    f"{CHAT_ENDPOINT}-latency-p99": {("AWS/SageMaker", "ModelLatency", COMPONENT, "p99")},
+    f"{CHAT_ENDPOINT}-gpu-saturated": {("/aws/sagemaker/InferenceComponents", "GPUUtilizationNormalized", COMPONENT, "Average")},
+    # Invocations is not published for an asynchronous endpoint: the share is the Average of the 1-or-0 5xx metric
+    f"{QUEUE_ENDPOINT}-5xx-rate": {("AWS/SageMaker", "Invocation5XXErrors", QUEUE_VARIANT, "Average")},
+    f"{QUEUE_ENDPOINT}-latency-p99": {("AWS/SageMaker", "ModelLatency", QUEUE_VARIANT, "p99")},
+    f"{QUEUE_ENDPOINT}-gpu-saturated": {("/aws/sagemaker/Endpoints", "GPUUtilization", QUEUE_VARIANT, "Average")},
+}
+
+
+def alarm_reads(inputs: dict[str, Any]) -> set[tuple[str, str, tuple[tuple[str, str], ...], str]]:
+    """(namespace, metric, dimensions, statistic) of every series an alarm's inputs read."""
+    if "metricQueries" in inputs:
+        metrics = [q["metric"] for q in inputs["metricQueries"] if "metric" in q]
+        return {(m["namespace"], m["metricName"], tuple(sorted(m["dimensions"].items())), m["stat"]) for m in metrics}
+    return {(inputs["namespace"], inputs["metricName"], tuple(sorted(inputs["dimensions"].items())),
+             inputs.get("extendedStatistic") or inputs["statistic"])}
+
+
+def dashboard_reads(plan: ResourcePlan, model: str) -> set[tuple[str, str, tuple[tuple[str, str], ...], str]]:
+    (dashboard,) = [r for r in plan.resources if r.type == "aws:cloudwatch/dashboard:Dashboard"]
+    out = set()
+    for widget in json.loads(dashboard.inputs["dashboardBody"])["widgets"]:
+        if widget["type"] != "metric" or not widget["properties"]["title"].startswith(f"{model} · "):
+            continue
+        for line in widget["properties"]["metrics"]:
+            if isinstance(line[0], dict):
+                continue  # metric math over the lines below
+            namespace, metric, *rest = line
+            dims, options = rest[:-1], rest[-1]
+            out.add((namespace, metric, tuple(sorted(zip(dims[::2], dims[1::2], strict=True))), options["stat"]))
+    return out
+
+
+def test_alarms_read_the_series_sagemaker_publishes_for_each_capacity_mode(plan):
+    alarms = {r.inputs["name"]: r for r in plan.resources
+              if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and not r.name.endswith("-wake-alarm")}
+    assert set(alarms) == set(READS), "one alarm per signal for each model, no more"
+    for name, reads in READS.items():
+        assert alarm_reads(alarms[name].inputs) == reads, f"{alarms[name].urn} reads a series SageMaker does not publish"
+    component = one(plan, "aws-native:sagemaker:InferenceComponent", "chat-zero-component")
+    assert dict(COMPONENT)["InferenceComponentName"] == component.inputs["inferenceComponentName"], \
+        "the alarms name the component the stack registers"
+    assert alarms[f"{CHAT_ENDPOINT}-gpu-saturated"].inputs["threshold"] == 95, "normalized: the spec's percent as is"
+    rate = {q["id"]: q for q in alarms[f"{QUEUE_ENDPOINT}-5xx-rate"].inputs["metricQueries"]}
+    assert rate["rate"]["expression"] == "100 * errors" and rate["rate"]["returnData"], "Average of a 1-or-0 metric × 100"
+
+
+def test_the_rollback_alarms_of_a_component_watch_the_component(plan):
+    component = one(plan, "aws-native:sagemaker:InferenceComponent", "chat-zero-component")
+    watched = [a["alarmName"] for a in component.inputs["deploymentConfig"]["autoRollbackConfiguration"]["alarms"]]
+    alarms = {r.inputs["name"]: r for r in plan.resources if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"}
+    for name in watched:
+        for _, _, dims, _ in alarm_reads(alarms[name].inputs):
+            assert dims == COMPONENT, f"rollback alarm {name} watches {dims}, not the component being updated"
+
+
+def test_dashboard_rows_read_only_published_series(plan):
+    assert dashboard_reads(plan, "chat-zero") == {
+        ("AWS/SageMaker", "Invocations", COMPONENT, "Sum"), ("AWS/SageMaker", "Invocation5XXErrors", COMPONENT, "Sum"),
+        ("AWS/SageMaker", "ModelLatency", COMPONENT, "p99"), ("AWS/SageMaker", "InvocationsPerCopy", COMPONENT, "Sum"),
+        ("/aws/sagemaker/InferenceComponents", "GPUUtilizationNormalized", COMPONENT, "Average")}
+    assert dashboard_reads(plan, "batch-queue") == {
+        ("AWS/SageMaker", "Invocation5XXErrors", QUEUE_VARIANT, "Sum"),
+        ("AWS/SageMaker", "Invocation5XXErrors", QUEUE_VARIANT, "Average"),
+        ("AWS/SageMaker", "ModelLatency", QUEUE_VARIANT, "p99"),
+        ("AWS/SageMaker", "ApproximateBacklogSize", QUEUE_ONLY, "Average"),
+        ("AWS/SageMaker", "ApproximateBacklogSizePerInstance", QUEUE_ONLY, "Average"),
+        ("/aws/sagemaker/Endpoints", "GPUUtilization", QUEUE_VARIANT, "Average")}
+
+
+def test_a_components_gpu_threshold_is_not_multiplied_by_the_instances_gpus():
+    """GPUUtilization of a variant is summed over the instance's GPUs; a component's GPUUtilizationNormalized
+    is 0-100 over the GPUs it reserves. Same 4-GPU model, both ways."""
+    from components.aws.sagemaker_monitoring import alarm_definitions
+    from modelfleet.environment import parse_stack
+    from modelfleet.placement import place_stack
+    from modelfleet.spec import parse_spec
+
+    stack = parse_stack(STACK, "stacks/Pulumi.sm-dev.yaml")
+    big = CHAT.replace("SIZE", "16").replace("METRIC", "concurrency").replace("A10G:1", "A10G:4")
+    specs = [parse_spec(big, "model_specs/chat-zero.yaml"),
+             parse_spec(big.replace("chat-zero", "chat-warm").replace("min_replicas: 0", "min_replicas: 1")
+                        .replace("scale_to_zero: true", "scale_to_zero: false"), "model_specs/chat-warm.yaml")]
+    placed = {p.model: p for p in place_stack(stack, specs).placements}
+    assert placed["chat-zero"].offer.gpu_count == placed["chat-warm"].offer.gpu_count == 4
+    zero, warm = (alarm_definitions(placed[m])["gpu_utilization"] for m in ("chat-zero", "chat-warm"))
+    assert (zero["metric_name"], zero["threshold"]) == ("GPUUtilizationNormalized", 95)
+    assert (warm["metric_name"], warm["threshold"]) == ("GPUUtilization", 95 * 4)
+    assert warm["dimensions"] == {"EndpointName": "chat-warm-sm-dev", "VariantName": "AllTraffic"}
+
+
 # preview and cost ------------------------------------------------------------------------------
 
 def test_preview_states_the_cold_start_and_what_it_is_made_of(plan):

@@ -10,7 +10,8 @@ Registers, under the component:
 - `EndpointConfiguration` (placement instance type, initial count = min replicas, the stack's
   KMS key where the instance type accepts one, data capture when sampled);
 - CloudWatch alarms from `sagemaker_monitoring.alarm_definitions` (5xx share, ModelLatency p99,
-  GPU saturation on GPU instances): ONE alarm per signal, which notifies `sns_topic_arn` when set
+  GPU saturation on GPU instances) on the series SageMaker publishes for the model's capacity mode
+  (the variant's, or the inference component's): ONE alarm per signal, which notifies `sns_topic_arn` when set
   AND, for the signals in `rollout.rollback_on`, rolls a deployment back. With
   `monitoring.enabled: false` there are no alarms, hence no automatic rollback (the SageMaker
   target warns);
@@ -150,7 +151,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 # deployment) only to change the start count would reset the fleet the autoscaler sized
                 ignore_changes=["productionVariants[0].initialInstanceCount"]))
 
-        rollback = self._alarms(name, p, endpoint_name, variant, args.sns_topic_arn)
+        rollback = self._alarms(name, p, args.sns_topic_arn)
         rollout = p.rollout
         # an aborted rollout sends all traffic back: the endpoint serves the stable version's configuration again
         serving_config = stable_config_name(p, rollout.stable_version) if rollout is not None and rollout.phase == "aborted" \
@@ -188,14 +189,14 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             args.async_bucket_arn, endpoint, [t for t in (args.sns_topic_arn, success) if t is not None])), opts=child)
         return capacity.async_config(paths["output"], paths["failure"], args.kms_key_arn, success, args.sns_topic_arn)
 
-    def _alarms(self, name: str, p: Placement, endpoint: str, variant: str, sns_topic_arn: str | None) -> list[Any]:
+    def _alarms(self, name: str, p: Placement, sns_topic_arn: str | None) -> list[Any]:
         """Create the model's alarms (one per signal); return the names of those in `rollout.rollback_on`.
 
         The same MetricAlarm resources page (`alarm_actions`) and stop a deployment
         (`autoRollbackConfiguration`); none exist when monitoring is disabled."""
         actions = [sns_topic_arn] if sns_topic_arn else []
         rollback: list[Any] = []
-        for signal, definition in alarm_definitions(p, endpoint, variant).items():
+        for signal, definition in alarm_definitions(p).items():
             alarm = aws.cloudwatch.MetricAlarm(
                 f"{name}-{ALARM_ROLES[signal]}-alarm", **definition, alarm_actions=actions, ok_actions=actions,
                 tags=p.tags, opts=pulumi.ResourceOptions(parent=self))
