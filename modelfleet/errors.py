@@ -24,8 +24,13 @@ class CatalogError(ModelfleetError):
     """The catalog has no offer for a request, or its files are damaged."""
 
 
-class PlacementError(ModelfleetError):
-    """A selected model cannot be placed on a stack."""
+class PlacementError(SpecError):
+    """A selected model cannot be placed on a stack: located problems (spec file and line when
+    the cause is a spec field), or one message when there is nothing to locate."""
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        super().__init__(problems if isinstance(problems, list) else [Problem("", problems)])
+
 
 
 class EnvironmentError_(ModelfleetError):
@@ -70,7 +75,10 @@ class Problem:
         return loc
 
     def render(self) -> str:
-        text = f"{self.location()}: {self.field or '<document>'}: {self.message}"
+        if self.file:
+            text = f"{self.location()}: {self.field or '<document>'}: {self.message}"
+        else:  # nothing to locate (an error about the command line, not a file)
+            text = f"{self.field}: {self.message}" if self.field else self.message
         if self.value is not None:
             text += f" (got {redact(repr(self.value))})"
         if self.allowed:
@@ -81,7 +89,7 @@ class Problem:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "file": self.file,
+            "file": self.file or None,
             "line": self.line,
             "column": self.column,
             "field": self.field,

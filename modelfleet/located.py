@@ -1,31 +1,46 @@
 """Placement errors located in the files people edit.
 
-Contract: `placement_error_line(entry, specs, environment)` → one line for a placement error
-`entry` ({"stack", "model", "field", "message"}): `file:line: field: model on stack 'S': message`
-when it names one model's spec field (the line of the stack environment's `environments:`
-override when that sets the field, else the spec's own line), otherwise
-`stack 'S': model: field: message`. `validate` and every command that plans a stack
-(`preview`, `check`, `cost`, `render`, `pr`) report placement errors through it, so the same
-mistake reads the same everywhere.
+Contract: `placement_problem(entry, specs, environment)` → a `Problem` for a placement error
+`entry` ({"stack", "model", "field", "message"}, optionally "stack_file"). When it names one model's spec field, the
+problem is at the spec file and line (the line of the stack environment's `environments:`
+override when that sets the field, else the spec's own line); otherwise it is at the stack.
+The message names the model and stack; a "To fix:" tail becomes the problem's `fix`.
+`placement_error(entries, specs, environment_of)` raises them together as one
+`PlacementError`. `validate` and every command that plans a stack (`preview`, `check`,
+`cost`, `render`, `pr`) report placement errors through it, so the same mistake reads the
+same everywhere — and JSON errors and GitHub annotations carry the file and line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from modelfleet.errors import PlacementError, Problem
 from modelfleet.spec import SpecFile
 
+_FIX = ". To fix: "
 
-def placement_error_line(entry: dict[str, str], specs: dict[str, SpecFile], environment: str) -> str:
+
+def placement_problem(entry: dict[str, str], specs: dict[str, SpecFile], environment: str) -> Problem:
+    message, _, fix = entry["message"].partition(_FIX)
     spec = specs.get(entry["model"])
     if spec is not None and entry["field"] and not entry["field"].startswith("modelfleet:"):
         path = tuple(entry["field"].split("."))
         override = spec.base.environments.get(environment) or {}
         inside = _has(override, path)
         line = spec.line_of("environments", environment, *path) if inside else spec.line_of(*path)
-        where = f"{spec.path}:{line}" if line is not None else str(spec.path)
-        return f"{where}: {entry['field']}: {entry['model']} on stack {entry['stack']!r}: {entry['message']}"
-    return f"stack {entry['stack']!r}: {entry['model'] or '<stack>'}: {entry['field']}: {entry['message']}"
+        return Problem(str(spec.path), f"{entry['model']} on stack {entry['stack']!r}: {message}",
+                       line=line, field=entry["field"], fix=fix)
+    # not a spec field: the stack's own file (when known) is where it is fixed
+    where = entry.get("stack_file") or f"stack {entry['stack']!r}"
+    return Problem(where, f"{entry['model'] or '<stack>'} on stack {entry['stack']!r}: {message}", field=entry["field"], fix=fix)
+
+
+def placement_error(entries: Iterable[dict[str, str]], specs: Iterable[SpecFile],
+                    environment_of: Callable[[dict[str, str]], str]) -> PlacementError:
+    by_name = {spec.name: spec for spec in specs}
+    return PlacementError([placement_problem(e, by_name, environment_of(e)) for e in entries])
 
 
 def _has(data: Any, path: tuple[str, ...]) -> bool:

@@ -14,8 +14,7 @@ from pathlib import Path
 import pulumi
 
 from modelfleet.environment import AnyStack, target_of
-from modelfleet.errors import PlacementError
-from modelfleet.located import placement_error_line
+from modelfleet.located import placement_error
 from modelfleet.placement import StackPlacement, place_stack
 from modelfleet.spec import SpecFile, load_specs, spec_paths
 
@@ -24,9 +23,7 @@ def plan_stack(stack: AnyStack, specs: list[SpecFile]) -> StackPlacement:
     """Place every selected model; raise PlacementError listing each breaking diagnostic."""
     sp = place_stack(stack, specs)
     if sp.errors:
-        by_name = {spec.name: spec for spec in specs}
-        raise PlacementError("\n".join(placement_error_line({"stack": stack.stack, **d.as_dict()}, by_name, stack.environment)
-                                       for d in sp.errors))
+        raise placement_error([{"stack": stack.stack, "stack_file": stack.file, **d.as_dict()} for d in sp.errors], specs, lambda _: stack.environment)
     return sp
 
 

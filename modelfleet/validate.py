@@ -14,8 +14,8 @@ from typing import Any
 from modelfleet.alert_destinations import destination_problems
 from modelfleet.collisions import collision_problems
 from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_layout
-from modelfleet.errors import PlacementError, Problem, SpecError
-from modelfleet.located import placement_error_line
+from modelfleet.errors import Problem, SpecError
+from modelfleet.located import placement_error
 from modelfleet.placement import place_stack
 from modelfleet.selection import joins, unmatched_glob_diagnostics
 from modelfleet.spec import SpecFile, load_specs, spec_layout
@@ -100,10 +100,12 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
         placed.append(sp)
         for d in sp.diagnostics:
             entry = {"stack": stack.stack, "environment": stack.environment, **d.as_dict()}
-            (placement_errors if d.level == "error" else warnings).append(entry)
+            if d.level == "error":
+                placement_errors.append({**entry, "stack_file": stack.file})
+            else:
+                warnings.append(entry)
     if placement_errors:
-        by_name = {spec.name: spec for spec in specs}
-        raise PlacementError("\n".join(placement_error_line(e, by_name, e["environment"]) for e in placement_errors))
+        raise placement_error(placement_errors, specs, lambda e: e["environment"])
     collisions = collision_problems(placed)
     if collisions:
         raise SpecError(collisions)

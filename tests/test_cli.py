@@ -136,6 +136,27 @@ def test_json_mode_errors_are_json_on_stdout(command: list[str], project: Path) 
     assert {"file", "line", "field", "value", "message", "allowed", "fix"} <= doc["problems"][0].keys()
 
 
+@pytest.mark.parametrize("command", [["preview", "--stack", "lab-kserve"], ["check", "--stack", "lab-kserve"], ["validate"]])
+def test_placement_errors_are_located_in_every_format(command: list[str], project: Path) -> None:
+    """A spec that cannot be placed (canary on KServe's Standard mode) is reported at the spec's line
+    by every command and format: JSON problems and GitHub annotations carry the file and line."""
+    spec = project / "model_specs" / "fraud-xgb.yaml"
+    text = spec.read_text()
+    assert "  strategy: rolling\n" in text and "metric: cpu_utilization" in text
+    spec.write_text(text.replace("  strategy: rolling\n", "  strategy: canary\n"))
+    line = next(i for i, t in enumerate(spec.read_text().splitlines(), 1) if t == "  strategy: canary")
+    code, out, _ = run(*command, "-f", "json", "--project-dir", str(project))
+    assert code == 2
+    [problem, *_] = json.loads(out)["problems"]
+    assert (problem["file"], problem["line"], problem["field"]) == (str(spec), line, "rollout.strategy")
+    assert problem["message"].startswith("fraud-xgb on stack ") and problem["fix"].startswith("scale on concurrency")
+    code, out, err = run(*command, "--project-dir", str(project))
+    assert code == 2 and f"{spec}:{line}: rollout.strategy: fraud-xgb on stack " in err
+    if command == ["validate"]:
+        code, out, _ = run("validate", "-f", "github", "--project-dir", str(project))
+        assert code == 2 and f"::error file={spec},line={line},title=rollout.strategy::" in out
+
+
 def test_catalog_json_error_is_json() -> None:
     code, out, _ = run("catalog", "--accelerator", "B9000", "-f", "json")
     assert code == 2 and json.loads(out)["ok"] is False
