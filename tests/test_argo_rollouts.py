@@ -272,7 +272,8 @@ def test_rollback_on_the_runtime_cannot_measure_is_a_located_error(canary_dir, t
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     [error] = json.loads(done.stdout)["problems"]
-    assert error["message"].startswith("stack 'argo-progress' (onprem): llama3-8b-chat: rollout.rollback_on: latency_p99 cannot be measured")
+    assert (error["file"], error["field"]) == (str(spec), "rollout.rollback_on") and isinstance(error["line"], int)
+    assert error["message"].startswith("llama3-8b-chat on stack 'argo-progress': latency_p99 cannot be measured")
     assert "drop latency_p99 from rollout.rollback_on (allowed here: error_rate)" in error["fix"]
 
 
