@@ -31,6 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from modelfleet.errors import ModelfleetError
+from modelfleet.github_commands import annotation
 from modelfleet.plan import ResourcePlan
 from modelfleet.render_preview import rollout_line
 
@@ -79,10 +80,9 @@ class CheckReport:
         """GitHub workflow commands: `::error` for mandatory, `::warning` for advisory."""
         lines = []
         for v in self.violations:
-            kind = "error" if v.level == "mandatory" else "warning"
-            title = _gh_escape(f"{v.rule} {v.stack}/{v.resource}", prop=True)
-            lines.append(f"::{kind} title={title}::{_gh_escape(v.message)}")
-        lines += [f"::notice title=rollout in progress::{_gh_escape(line)}" for line in self.rollout_lines()]
+            lines.append(annotation("error" if v.level == "mandatory" else "warning", v.message,
+                                    title=f"{v.rule} {v.stack}/{v.resource}"))
+        lines += [annotation("notice", line, title="rollout in progress") for line in self.rollout_lines()]
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -152,11 +152,6 @@ class CheckReport:
                 console.print(self.rollouts_table())
             return None
         raise PolicyConfigError(f"Unknown format {fmt!r}. To fix: use one of {', '.join(FORMATS)}.")
-
-
-def _gh_escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
 def rules_module(config_dir: Path | None = None) -> ModuleType:

@@ -19,6 +19,7 @@ from modelfleet.check import Violation
 from modelfleet.cost.diff import Change
 from modelfleet.cost.model import money_str
 from modelfleet.cost.report_text import after_and_delta, delta, usd
+from modelfleet.github_commands import annotation
 from modelfleet.pr import PrReport, StackResult
 
 
@@ -135,25 +136,20 @@ def markdown(report: PrReport) -> str:
     return "\n".join(out) + "\n"
 
 
-def _gh(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
-
-
 def github_annotations(report: PrReport) -> list[str]:
     lines = []
     for p in report.problems:
-        lines.append(f"::error file={_gh(p.file, True)},line={p.line or 1},title={_gh(p.field or 'invalid input', True)}::{_gh(p.render())}")
+        lines.append(annotation("error", p.render(), file=p.file or None, line=p.line, title=p.field or "invalid input"))
     if report.error:
-        lines.append(f"::error title=modelfleet pr::{_gh(report.error)}")
+        lines.append(annotation("error", report.error, title="modelfleet pr"))
     for s in report.stacks:
         for v in s.violations:
-            kind = "error" if v.level == "mandatory" else "warning"
-            lines.append(f"::{kind} title={_gh(f'{v.rule} {v.stack}/{v.resource}', True)}::{_gh(v.message)}")
+            lines.append(annotation("error" if v.level == "mandatory" else "warning", v.message, title=f"{v.rule} {v.stack}/{v.resource}"))
         if s.budget_over and s.cost is not None:
-            lines.append(f"::error title={_gh(f'budget {s.stack}', True)}::stack {s.stack}: monthly max {usd(s.cost.after_max)} "
-                         "exceeds its budget. To fix: lower max_replicas or pick cheaper accelerators, or raise modelfleet:budget")
-    lines.append(f"::notice title=modelfleet pr::{_gh(verdict(report))}")
+            lines.append(annotation("error", f"stack {s.stack}: monthly max {usd(s.cost.after_max)} exceeds its budget. To fix: "
+                                    "lower max_replicas or pick cheaper accelerators, or raise modelfleet:budget",
+                                    title=f"budget {s.stack}"))
+    lines.append(annotation("notice", verdict(report), title="modelfleet pr"))
     return lines
 
 

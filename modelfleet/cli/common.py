@@ -36,6 +36,7 @@ from rich.text import Text
 
 from modelfleet.environment import STACK_FILE_RE, stack_paths
 from modelfleet.errors import ModelfleetError, Problem, SpecError
+from modelfleet.github_commands import annotation
 from modelfleet.project import STACKS_DIR, find_project, require
 
 ProjectDir = Annotated[Path | None, typer.Option(
@@ -115,20 +116,14 @@ def fail(e: ModelfleetError, fmt: str = "text") -> typer.Exit:
     elif fmt == "github":
         if problems:
             for p in problems:
-                out(f"::error file={p.file},line={p.line or 1},title={_gh(p.field or 'spec', prop=True)}::{_gh(p.render())}")
+                out(annotation("error", p.render(), file=p.file or None, line=p.line, title=p.field or "spec"))
         else:
             for line in str(e).splitlines():
-                out(f"::error title=modelfleet::{_gh(line)}")
+                out(annotation("error", line, title="modelfleet"))
     else:
         for line in [p.render() for p in problems] if problems else str(e).splitlines():
             say(("error:", "red"), " ", line, stderr=True)
     return typer.Exit(e.exit_code)
-
-
-def _gh(text: str, prop: bool = False) -> str:
-    """GitHub workflow-command escaping (data: % CR LF; properties also : and ,)."""
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
 def project_root(project_dir: Path | None, *, specs: bool = False, stacks: bool = False) -> Path:

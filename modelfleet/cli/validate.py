@@ -14,6 +14,7 @@ import typer
 
 from modelfleet.cli.common import Format, ProjectDir, diagnostic_line, fail, out, project_root, say
 from modelfleet.errors import EnvironmentError_, ModelfleetError
+from modelfleet.github_commands import annotation
 from modelfleet.project import require
 
 
@@ -51,7 +52,7 @@ def validate_command(
             say(("warning", "yellow"), " ", diagnostic_line(w["stack"], w["model"], w["field"], w["message"]))
     else:
         for w in summary["warnings"]:
-            out(f"::warning title={w['field'] or 'stack'}::{diagnostic_line(w['stack'], w['model'], w['message'])}")
+            out(annotation("warning", diagnostic_line(w["stack"], w["model"], w["message"]), title=w["field"] or "stack"))
 
 
 def schema_command(
