@@ -182,7 +182,7 @@ class Addons(_Frozen):
     prometheus_operator: Annotated[AddonMode, Field(description="Prometheus Operator CRDs (ServiceMonitor, PrometheusRule).")] = "present"
     dcgm_exporter: Annotated[AddonMode, Field(description="NVIDIA DCGM exporter for GPU metrics.")] = "install"
     prometheus_url: Annotated[str, AfterValidator(lambda url: _url_without_credentials("addons.prometheus_url", url)),
-                              Field(description="Prometheus that KEDA (autoscaling) and Argo Rollouts (canary analysis) query.")] = "http://prometheus-operated.monitoring.svc:9090"
+                              Field(pattern=r"^https?://[^\s/]+", description="Prometheus that KEDA (autoscaling) and Argo Rollouts (canary analysis) query.")] = "http://prometheus-operated.monitoring.svc:9090"
     argo_rollouts: Annotated[AddonMode | None, Field(description="Argo Rollouts, for canary and blue/green on serving: deployment "
                                                                  "(unset = not available: rolling updates only).")] = None
     monitoring_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,

@@ -8,6 +8,7 @@ their choices. Shared by model specs and stack files.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -123,8 +124,8 @@ def problems_from(
             message = message[len("Value error, "):]
         if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
             message = "must be a mapping"  # pydantic would name the Python class
-        elif message.startswith("Input should be "):
-            message = "must be " + message[len("Input should be "):]
+        elif re.match(r"^(Input|String|Value|List|Dictionary|Tuple|Set|Number|Data) should ", message):
+            message = "must " + message.split(" should ", 1)[1]  # pydantic's "String should match …" in the file's words
         value = None if error["type"] == "missing" else error.get("input")
         if tag is not None:
             value = (error.get("ctx") or {}).get("tag")

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from modelfleet.cli import app
 
 RUNNER = CliRunner()
-LIBRARY_WORDING = ("Input tag", "found using", "Value error", "Unable to extract tag", "Input should be",
+LIBRARY_WORDING = ("Input tag", "found using", "Value error", "Unable to extract tag", "Input should be", "should match",
+                   "String should", "should have",
                    "instance of", "AcceleratorRequest", "validation error")
 
 
@@ -24,6 +25,10 @@ LIBRARY_WORDING = ("Input tag", "found using", "Value error", "Unable to extract
     ("stacks/Pulumi.lab-dev.yaml", "    kind: onprem\n", "", "config.modelfleet:cluster.kind", 6),
     ("model_specs/fraud-xgb.yaml", "accelerator: none", "accelerator: [1]", "resources.accelerator", 20),
     ("model_specs/fraud-xgb.yaml", "strategy: rolling", "strategy: fancy", "rollout.strategy", 31),
+    ("stacks/Pulumi.lab-dev.yaml", "{keda: install,", "{prometheus_url: 'not a url', keda: install,",
+     "config.modelfleet:addons.prometheus_url", 14),
+    ("stacks/Pulumi.lab-dev.yaml", "  modelfleet:models:", "  modelfleet:stable: {fraud-xgb: 'a b'}\n  modelfleet:models:",
+     "config.modelfleet:stable.fraud-xgb.version", 15),
 ])
 def test_no_validation_library_wording(project: Path, file: str, old: str, new: str, field: str, line: int) -> None:
     path = project / file
