@@ -30,9 +30,10 @@ from .observability import RULES as _OBS
 from .reliability import RULES as _REL
 from .rollout import RULES as _ROL
 from .sagemaker import RULES as _SM
+from .secrets import RULES as _SEC
 from .tagging import RULES as _TAG
 
-RULES: list[Rule] = [*_GPU, *_K8S, *_SM, *_AWS, *_AZURE, *_IDENTITY, *_TAG, *_REL, *_ROL, *_OBS, *_NET]
+RULES: list[Rule] = [*_GPU, *_K8S, *_SM, *_AWS, *_AZURE, *_IDENTITY, *_SEC, *_TAG, *_REL, *_ROL, *_OBS, *_NET]
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 
 if len(RULES_BY_ID) != len(RULES):
