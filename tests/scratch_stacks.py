@@ -1,8 +1,15 @@
 """Scratch project files for tests: an on-prem stack with T4 GPU nodes, one small spec per runtime, and
-`write_project` to lay specs and stacks out as a project."""
+`write_project` to lay specs and stacks out as a project, `preview_holding_secret` to preview it with a
+known value in Secrets Manager."""
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+
+import pytest
+
+from modelfleet import mocked_cloud, preview
+from modelfleet.plan import ResourcePlan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +24,20 @@ def write_project(root: Path, specs: dict[str, str], stacks: dict[str, str]) -> 
         (root / "stacks" / f"Pulumi.{name}.yaml").write_text(text)
     shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
     return root
+
+
+def preview_holding_secret(project: Path, names: Iterable[str], value: str) -> dict[str, ResourcePlan]:
+    """Plans of the stacks `names` with every Secrets Manager secret holding `value`, the value `pulumi up`
+    would read at deploy time (tests plant one and look for it in every output)."""
+
+    def call(self, args):
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            return {"arn": args.args.get("secretId"), "secretString": value}
+        return mocked_cloud.call_result(args.token, args.args, self.region)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(preview._Mocks, "call", call)
+        return {name: preview.preview_stack(project, name) for name in names}
 
 ONPREM_STACK = """config:
   modelfleet:environment: dev

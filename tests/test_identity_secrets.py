@@ -10,6 +10,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import scratch_stacks
 from rich.console import Console
 
 from modelfleet import mocked_cloud, preview
@@ -102,14 +103,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text)
     shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
 
-    def call(self, args):  # the planted value is what Secrets Manager and the source Secret hold
-        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
-            return {"arn": args.args.get("secretId"), "secretString": PLANTED}
-        return mocked_cloud.call_result(args.token, args.args, self.region)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(preview._Mocks, "call", call)
-        return {name: preview.preview_stack(project, name) for name in STACKS}
+    return scratch_stacks.preview_holding_secret(project, STACKS, PLANTED)
 
 
 def named(plan: ResourcePlan, token: str, suffix: str):

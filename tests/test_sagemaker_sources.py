@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import scratch_stacks
 
-from modelfleet import mocked_cloud, preview
+from modelfleet import mocked_cloud
 from modelfleet.check import run_checks
 from modelfleet.plan import SECRET_PLACEHOLDER, ResourcePlan
 from modelfleet.render_preview import preview_json, preview_tree
@@ -73,14 +73,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
         "sm-prod": STACK.format(environment="prod", extra="  modelfleet:models: [ranker]\n"),
     })
 
-    def call(self, args):  # Secrets Manager holds the planted token
-        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
-            return {"arn": args.args.get("secretId"), "secretString": PLANTED}
-        return mocked_cloud.call_result(args.token, args.args, self.region)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(preview._Mocks, "call", call)
-        return {name: preview.preview_stack(project, name) for name in ("sm-dev", "sm-vpc", "sm-prod")}
+    return scratch_stacks.preview_holding_secret(project, ("sm-dev", "sm-vpc", "sm-prod"), PLANTED)
 
 
 def one(plan: ResourcePlan, token: str, suffix: str):

@@ -1,7 +1,7 @@
 """MF-SEC-001 (no credential literal in a container's environment, command or arguments) over real plans.
 
 `validate` refuses credential literals in a spec's `serving.env` / `args`, so the rule guards what bypasses
-the spec (an edited program, a `--from-preview` plan): failing plans are built here as resources. Asserted:
+the spec (an edited program, a resource added by hand): failing plans are built here as resources. Asserted:
 every bundled stack passes; the designed secret paths pass on every platform, in `modelfleet check` (secret
 placeholder) and through the Pulumi wrappers with the value a real `pulumi preview` hands a policy; a
 literal planted into bundled resources fails, naming the object, container and variable but never the
@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 import scratch_stacks
 from test_policies_engine import drive_wrappers, plan_from
+from test_sagemaker_sources import SPECS as SAGEMAKER_SPECS
 
-from modelfleet import credentials, mocked_cloud, preview, sagemaker_hub
+from modelfleet import credentials, preview, sagemaker_hub
 from modelfleet.check import run_checks
 from modelfleet.plan import SECRET_PLACEHOLDER, ResourcePlan
 from policies import sync
@@ -33,13 +34,7 @@ SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 VAULT_ID = f"{SUB}/resourceGroups/ml-sec-rg/providers/Microsoft.KeyVault/vaults/ml-secrets"
 SECRET_URI = "https://ml-secrets.vault.azure.net/secrets/hf-token/0123456789abcdef0123456789abcdef"
 SPECS = {
-    "llama": """name: llama
-version: "1"
-owner: nlp-team
-model: {uri: "hf://meta-llama/Llama-3.1-8B-Instruct", framework: huggingface, size_gib: 16}
-serving: {runtime: vllm, secret_env: {HF_TOKEN: hf-token}}
-resources: {accelerator: A10G:1, cpu: 4, memory_gib: 32}
-""",
+    "llama": SAGEMAKER_SPECS["llama"],  # a gated Hub LLM on vLLM whose token comes from secret_env
     "chat": """name: chat
 version: "2"
 owner: t
@@ -77,14 +72,7 @@ def bundled() -> list[ResourcePlan]:
 def designed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ResourcePlan]:
     project = scratch_stacks.write_project(tmp_path_factory.mktemp("secpol"), SPECS, STACKS)
 
-    def call(self, args):  # what Secrets Manager holds: the value Pulumi reads at deploy time
-        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
-            return {"arn": args.args.get("secretId"), "secretString": PLANTED}
-        return mocked_cloud.call_result(args.token, args.args, self.region)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(preview._Mocks, "call", call)
-        return {name: preview.preview_stack(project, name) for name in STACKS}
+    return scratch_stacks.preview_holding_secret(project, STACKS, PLANTED)
 
 
 def sec_violations(plans: list[ResourcePlan]) -> list[tuple[str, str]]:
