@@ -1,8 +1,9 @@
 """Secrets rules: a credential reaches a server by reference, never as a literal in its definition.
 
 - MF-SEC-001: no credential literal in a container's environment, command or arguments —
-  Kubernetes Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Pods, Argo Rollouts and KServe
-  predictors (containers, init containers and the `model` container); SageMaker Models
+  Kubernetes Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Pods, Argo Rollouts with an inline
+  template (a `workloadRef` Deployment is judged itself) and KServe predictors (containers, init
+  containers and the `model` container); SageMaker Models
   (`primaryContainer` / `containers[]` environment); Azure ML online deployments (environment
   variables). "Looks like a credential" is `_credentials.secret_kind`, the detector `modelfleet
   validate` applies to spec values: a token with a documented shape, URL user-info, or a literal
@@ -14,14 +15,16 @@ secret-injection references (`${{keyvault:…}}`, `${{azureml://connections/…}
 placeholder modelfleet's offline plan shows for a Pulumi secret.
 
 Pulumi secrets under `pulumi preview --policy-pack`: policies receive secret values unencrypted and
-cannot tell a secret from a literal (Pulumi CrossGuard FAQ, "How are secrets handled in policies?";
-pulumi/pulumi-policy issue #241, open). One designed path puts a secret value into a definition:
-SageMaker has no secret reference for a real-time model's environment, so modelfleet reads the Hub
-token of a model whose AWS container loads from `HF_MODEL_ID` (LMI / TGI) from Secrets Manager at
-deploy time into `HF_TOKEN` as a Pulumi secret (components/aws/sagemaker_container.py,
-modelfleet/sagemaker_hub.py). That path is exempt: on a SageMaker container whose environment sets
-`HF_MODEL_ID`, the Hub token variables (`HUB_TOKEN_VARIABLES`) are not judged, in either engine.
-Any other variable holding a Pulumi secret is judged on its value under `pulumi preview`.
+cannot tell a secret from a literal (Pulumi CrossGuard FAQ, "How are secrets handled in policies?",
+https://www.pulumi.com/docs/iac/packages-and-automation/crossguard/faq/; pulumi/pulumi-policy issue #241,
+"How can a policy check if a value is a secret value?", open). One designed path puts a secret value
+into a definition: SageMaker has no secret reference for a real-time model's environment, so modelfleet
+reads the Hub token of a model served by AWS's LMI / TGI container (which reads `HF_MODEL_ID`: a Hub
+repository, or /opt/ml/model for S3 weights) from Secrets Manager at deploy time into `HF_TOKEN` as a
+Pulumi secret (components/aws/sagemaker_container.py, modelfleet/sagemaker_hub.py). That path is
+exempt: on a SageMaker container whose environment sets `HF_MODEL_ID`, the Hub token variables
+(`HUB_TOKEN_VARIABLES`) are not judged, in either engine. Any other variable holding a Pulumi secret
+is judged on its value under `pulumi preview`.
 """
 
 from __future__ import annotations
