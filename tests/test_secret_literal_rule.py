@@ -19,7 +19,8 @@ import scratch_stacks
 from test_policies_engine import drive_wrappers, plan_from
 from test_sagemaker_sources import SPECS as SAGEMAKER_SPECS
 
-from modelfleet import credentials, preview, sagemaker_hub
+from components.aws.sagemaker_container import SECRET_ENV_TAG
+from modelfleet import credentials, preview
 from modelfleet.check import run_checks
 from modelfleet.plan import SECRET_PLACEHOLDER, ResourcePlan
 from policies import sync
@@ -122,19 +123,20 @@ def _pulumi_verdicts(plan: ResourcePlan) -> set[tuple[str, str]]:
     return {(name, message) for rule, _, name, message in found if rule == RULE}
 
 
-def test_under_pulumi_preview_only_the_designed_hub_token_passes_with_its_value(designed: dict[str, ResourcePlan]) -> None:
+def test_under_pulumi_preview_only_the_delivered_secrets_pass_with_their_value(designed: dict[str, ResourcePlan]) -> None:
     model = one(designed["sm"], "aws:sagemaker/model:Model")
+    assert model.inputs["tags"][SECRET_ENV_TAG] == "HF_TOKEN", "the model names (never holds) what Secrets Manager delivers"
 
     def reveal(inputs: dict[str, Any]) -> None:  # CrossGuard hands policies the secret's value
         inputs["primaryContainer"]["environment"]["HF_TOKEN"] = PLANTED
 
-    def reveal_without_hub(inputs: dict[str, Any]) -> None:
+    def reveal_untagged(inputs: dict[str, Any]) -> None:  # the same value, not delivered from Secrets Manager
         reveal(inputs)
-        del inputs["primaryContainer"]["environment"]["HF_MODEL_ID"]
+        del inputs["tags"][SECRET_ENV_TAG]
 
     revealed = replanned(designed["sm"], {model.name: reveal})
     assert _pulumi_verdicts(revealed) == set() and sec_violations([revealed]) == []
-    elsewhere = replanned(designed["sm"], {model.name: reveal_without_hub})
+    elsewhere = replanned(designed["sm"], {model.name: reveal_untagged})
     [(name, message)] = _pulumi_verdicts(elsewhere)
     assert name == model.name and "primaryContainer sets HF_TOKEN to a Hugging Face token" in message
     assert PLANTED not in message
@@ -150,7 +152,7 @@ def _plant_k8s(inputs: dict[str, Any]) -> None:
 
 
 def _plant_sm(inputs: dict[str, Any]) -> None:
-    inputs["primaryContainer"]["environment"]["HF_TOKEN"] = PLANTED  # no HF_MODEL_ID: S3 weights
+    inputs["primaryContainer"]["environment"]["HF_TOKEN"] = PLANTED  # a literal: no secret-env tag names it
 
 
 def _plant_aml(inputs: dict[str, Any]) -> None:
@@ -167,8 +169,6 @@ def test_a_literal_planted_in_a_bundled_resource_fails_without_echoing_it(
         bundled: list[ResourcePlan], stack: str, token: str, plant: Any, where: set[str]) -> None:
     [plan] = [p for p in bundled if p.stack == stack]
     targets = {r.name for r in plan.of_type(token)}
-    if token == "aws:sagemaker/model:Model":  # the LMI model sets HF_MODEL_ID (weights from S3): not the S3-only one
-        targets = {r.name for r in plan.of_type(token) if "HF_MODEL_ID" not in r.inputs["primaryContainer"]["environment"]}
     assert targets
     planted = replanned(plan, dict.fromkeys(targets, plant))
     report = run_checks([planted], CONFIG)
@@ -183,33 +183,14 @@ def test_a_literal_planted_in_a_bundled_resource_fails_without_echoing_it(
     assert {(n, m) for n, m in found} == _pulumi_verdicts(planted)
 
 
-SAMPLES = [
-    ("AKIAIOSFODNN7EXAMPLQ", ""), ("ghp_" + "a1B2" * 9, ""), ("hf_" + "x" * 34, "HF_TOKEN"), ("xoxb-1234567890-abc", ""),
-    ("AIza" + "A" * 35, ""), ("-----BEGIN RSA PRIVATE KEY-----", ""), ("eyJhbGciOiJI.eyJzdWIiOiIx.sig", ""),
-    ("DefaultEndpointsProtocol=https;AccountKey=" + "a" * 40, ""), ("https://a.blob.core.windows.net/c?sv=1&sig=" + "b" * 20, ""),
-    ("http://user:pass@host/x", ""), ("s3cr3t", "DB_PASSWORD"), ("k-1", "--api-key"), ("$(API_KEY)", "API_KEY"),
-    ("${API_KEY}", "API_KEY"), ("/var/run/secrets/token", "TOKEN_FILE"), ("true", "REQUIRE_AUTH"), ("8192", "MAX_TOKENS"),
-    ("s3://bucket/m/", ""), ("", "API_KEY"), ("plain", "MODEL_NAME"),
-]
-
-
-def test_the_rule_detects_exactly_what_validate_refuses() -> None:
-    def shape(patterns: Any) -> list[tuple[str, str, int]]:
-        return [(kind, p.pattern, p.flags) for kind, p in patterns]
-
-    assert shape(_credentials.TOKEN_PATTERNS) == shape(credentials.TOKEN_PATTERNS)
-    assert _credentials.SECRET_NAME.pattern == credentials.SECRET_NAME.pattern
-    assert _credentials._REFERENCE.pattern == credentials._REFERENCE.pattern
-    for value, name in SAMPLES:
-        assert _credentials.secret_kind(value, name) == credentials.secret_kind(value, name), (value, name)
-        assert _credentials.redact(value) == credentials.redact(value)
-    args = [v for v, _ in SAMPLES if v] + ["--api-key", "k-1", "--hf-token=hf_" + "y" * 32]
-    assert _credentials.arg_secrets(args) == credentials.arg_secrets(args)
+def test_validate_and_the_rule_share_one_detector() -> None:
+    for name in ("secret_kind", "arg_secrets", "redact", "userinfo", "TOKEN_PATTERNS"):
+        assert getattr(credentials, name) is getattr(_credentials, name), name
 
 
 def test_the_rule_reads_modelfleets_own_names() -> None:
     assert secrets.SECRET_PLACEHOLDER == SECRET_PLACEHOLDER
-    assert {env.model_id for env in sagemaker_hub.HUB_ENV.values()} == {secrets.HUB_MODEL_VARIABLE}
+    assert secrets.SECRET_ENV_TAG == SECRET_ENV_TAG
     reference = "${{keyvault:" + SECRET_URI + "}}"
     assert secrets.AML_SECRET_REFERENCE.match(reference)
     assert not secrets.AML_SECRET_REFERENCE.match(reference + " " + PLANTED)

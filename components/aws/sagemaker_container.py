@@ -13,6 +13,11 @@
   principals allowed `sagemaker:DescribeModel` can read it (README, "Secrets");
 - model data: the S3 prefix / archive SageMaker downloads (`sagemaker_config.model_data`), or none
   for a Hub model the AWS container downloads itself (`HF_MODEL_ID`).
+
+`secret_env_tags(p)` → the model's `modelfleet.io/secret-env` tag: the names (never values) of the
+variables delivered from Secrets Manager, so policy MF-SEC-001 — which sees Pulumi secrets
+unencrypted under `pulumi preview --policy-pack` — passes exactly those and still judges every
+other variable.
 """
 
 from __future__ import annotations
@@ -48,6 +53,16 @@ def secret_environment(p: Placement, parent: pulumi.Resource) -> dict[str, pulum
         found = aws.secretsmanager.get_secret_version_output(secret_id=arn, opts=pulumi.InvokeOptions(parent=parent))
         out[use.env] = pulumi.Output.secret(found.secret_string)
     return out
+
+
+# policies/rules/secrets.py SECRET_ENV_TAG reads it; a SageMaker tag value holds up to 256 characters of letters,
+# digits, spaces and _.:/=+-@ (botocore sagemaker service model, TagValue), so names are space-separated
+SECRET_ENV_TAG = "modelfleet.io/secret-env"
+
+
+def secret_env_tags(p: Placement) -> dict[str, str]:
+    names = sorted(use.env for use in (p.artifact.secrets if p.artifact is not None else ()) if use.ref.aws_secrets_manager)
+    return {SECRET_ENV_TAG: " ".join(names)} if names else {}
 
 
 def container_definition(p: Placement, environment: dict[str, str], image: Any, parent: pulumi.Resource) -> dict[str, Any]:

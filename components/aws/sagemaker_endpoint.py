@@ -40,7 +40,7 @@ from components.aws.sagemaker_config import (
     deployment_config,
     execution_role_statements,
 )
-from components.aws.sagemaker_container import container_definition, hub_download, weights_uri
+from components.aws.sagemaker_container import container_definition, hub_download, secret_env_tags, weights_uri
 from components.aws.sagemaker_monitoring import alarm_definitions
 from components.aws.sagemaker_rollout import MODEL_RESOURCE_TYPE, stable_config_name
 from components.aws.sagemaker_scaling import scale_async, scale_components, scale_instances
@@ -116,7 +116,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             # a Hub model is downloaded by the container itself, so it keeps egress (preview says so)
             enable_network_isolation=in_vpc and not hub_download(p),
             vpc_config={"subnets": list(args.subnet_ids), "security_group_ids": list(args.security_group_ids)} if in_vpc else None,
-            tags=p.tags, opts=kept)
+            tags={**p.tags, **secret_env_tags(p)}, opts=kept)
 
         variant_args = {
             "variant_name": variant, "model_name": model.name, "instance_type": p.offer.instance_type,

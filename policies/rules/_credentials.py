@@ -1,10 +1,11 @@
-"""Credential literals as the policy rules recognise them, and redaction for every message they print.
+"""Credential literals, recognised the same way everywhere: in spec values (`modelfleet validate`)
+and in planned resources (policy MF-SEC-001), with redaction for every message either prints.
 
-The same detector `modelfleet validate` applies to spec values (`modelfleet/credentials.py`), kept
-here because policy rules import only the standard library and each other (the pack runs inside
-`pulumi preview --policy-pack policies`, whose virtualenv holds only `pulumi-policy`).
-tests/test_secret_literal_rule.py fails when the two drift apart.
+It lives with the policy rules because rules import only the standard library and each other (the
+pack runs inside `pulumi preview --policy-pack policies`, whose virtualenv holds only
+`pulumi-policy`); `modelfleet/credentials.py` re-exports it, so there is one detector.
 
+- `userinfo(url)` → True when a URL/URI carries `user[:password]@` before its host.
 - `secret_kind(value, name="")` → what credential `value` looks like ("an AWS access key id", ...),
   else None; `name` is the env var / flag it belongs to (a literal under a secret-sounding name
   counts, unless it is a reference such as `$(VAR)` or a file path).

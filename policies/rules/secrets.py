@@ -19,12 +19,10 @@ cannot tell a secret from a literal (Pulumi CrossGuard FAQ, "How are secrets han
 https://www.pulumi.com/docs/iac/packages-and-automation/crossguard/faq/; pulumi/pulumi-policy issue #241,
 "How can a policy check if a value is a secret value?", open). One designed path puts a secret value
 into a definition: SageMaker has no secret reference for a real-time model's environment, so modelfleet
-reads the Hub token of a model served by AWS's LMI / TGI container (which reads `HF_MODEL_ID`: a Hub
-repository, or /opt/ml/model for S3 weights) from Secrets Manager at deploy time into `HF_TOKEN` as a
-Pulumi secret (components/aws/sagemaker_container.py, modelfleet/sagemaker_hub.py). That path is
-exempt: on a SageMaker container whose environment sets `HF_MODEL_ID`, the Hub token variables
-(`HUB_TOKEN_VARIABLES`) are not judged, in either engine. Any other variable holding a Pulumi secret
-is judged on its value under `pulumi preview`.
+reads each `serving.secret_env` value (a Hub token, an API key) from Secrets Manager at deploy time into
+the model's environment as a Pulumi secret (components/aws/sagemaker_container.py), and tags the model
+`modelfleet.io/secret-env` with the NAMES of those variables. The rule passes exactly the variables that
+tag names, in either engine, and judges every other variable on its value.
 """
 
 from __future__ import annotations
@@ -43,11 +41,9 @@ SECRET_PLACEHOLDER = "[secret]"
 # from Key Vault or a workspace connection with the endpoint identity at deployment creation (azure-docs
 # articles/machine-learning/how-to-deploy-online-endpoint-with-secret-injection.md, "Create a deployment").
 AML_SECRET_REFERENCE = re.compile(r"^\$\{\{(?:keyvault:https://[^{}\s]+|azureml://connections/[^{}\s]+)\}\}$")
-# the container variable naming a Hub repository for AWS's LMI / TGI containers (modelfleet/sagemaker_hub.py HUB_ENV)
-HUB_MODEL_VARIABLE = "HF_MODEL_ID"
-# the Hub token variables those containers read (huggingface_hub "Environment variables": HF_TOKEN, and the
-# older HUGGING_FACE_HUB_TOKEN); modelfleet/artifacts.py counts either as the model's Hub token
-HUB_TOKEN_VARIABLES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
+# a SageMaker model's tag naming (space-separated) the variables delivered from Secrets Manager as Pulumi
+# secrets (components/aws/sagemaker_container.py SECRET_ENV_TAG)
+SECRET_ENV_TAG = "modelfleet.io/secret-env"
 
 POD = "kubernetes:core/v1:Pod"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
@@ -130,12 +126,12 @@ def _kubernetes(resource_type: str, props: Any) -> list[str]:
 
 def _sagemaker(props: Any) -> list[str]:
     out = []
+    delivered = set(str(u.as_map(u.get(props, "tags")).get(SECRET_ENV_TAG) or "").split())  # the designed path (docstring)
     found = [("primaryContainer", u.get(props, "primaryContainer"))]
     found += [(f"containers[{i}]", c) for i, c in enumerate(u.as_list(u.get(props, "containers")))]
     for where, container in found:
         env = u.as_map(u.get(container, "environment"))
-        hub = HUB_MODEL_VARIABLE in env  # the designed Hub-token path (module docstring)
-        pairs = [(str(k), v) for k, v in env.items() if not (hub and str(k) in HUB_TOKEN_VARIABLES)]
+        pairs = [(str(k), v) for k, v in env.items() if str(k) not in delivered]
         out += _env_findings(where, pairs, SM_FIX)
     return out
 
