@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from modelfleet.environment import AnyStack, SageMakerStack
 from modelfleet.plan import Diagnostic
-from modelfleet.pull_through import CachedImage, resolve
+from modelfleet.pull_through import CachedImage, credential_note, resolve
 from modelfleet.sagemaker_hub import hub_environment
 from modelfleet.spec import ModelSpec
 from modelfleet.targets.aws_offers import partition
@@ -95,16 +95,18 @@ def image_source(image: str, stack: AnyStack) -> dict[str, object]:
     if cached is None:
         return {}
     return {"image": {"source": image, "pull_through": {
-        "rule_prefix": cached.prefix, "upstream_registry_url": cached.upstream_url, "credential": cached.credential_arn,
+        "rule_prefix": cached.prefix, "upstream_registry_url": cached.upstream_url,
+        "credential": cached.credential_arn or cached.credential_name, "credential_by_name": cached.credential_name is not None,
         "pulled_as": cached.uri("<account>", stack.region or "us-east-1")}}}
 
 
 def _reachable(spec: ModelSpec, stack: AnyStack, image: str, field: str) -> list[Diagnostic]:
     if ECR_IMAGE.match(image):
         return []
-    problem = resolve(image, stack.pull_through if isinstance(stack, SageMakerStack) else {}, stack.stack)[1]
+    cached, problem = resolve(image, stack.pull_through if isinstance(stack, SageMakerStack) else {}, stack.stack)
     if problem is None:
-        return []
+        note = credential_note(cached) if cached is not None else None
+        return [Diagnostic("warning", spec.name, field, note)] if note else []
     return [Diagnostic("error", spec.name, field,
                        f"SageMaker pulls serving images from Amazon ECR only, and {field} is {image!r}: {problem[0]}. "
                        f"To fix: {problem[1]}, or use a built-in runtime so the AWS container is used")]

@@ -566,8 +566,10 @@ class PullThroughRegistry(_Frozen):
     credential: Annotated[str | None, Field(description="ARN (or a logical secret in modelfleet:secrets mapped to the ARN) of "
                                                         "the Secrets Manager secret (name starting with "
                                                         "ecr-pullthroughcache/, in the stack's account and Region) holding the "
-                                                        "registry user name and access token; required for Docker Hub, GitHub, "
-                                                        "GitLab and Azure registries, refused for anonymous ones.")] = None
+                                                        "registry user name and access token, for Docker Hub, GitHub, GitLab and "
+                                                        "Azure registries (default: the secret named "
+                                                        "ecr-pullthroughcache/<registry>, looked up at deploy time); refused "
+                                                        "for anonymous ones.")] = None
     prefix: Annotated[str | None, Field(description="ECR repository prefix of the cache rule, unique in the account and Region "
                                                     "(default <stack>/<registry>: github, quay, docker-hub, kubernetes, "
                                                     "ecr-public, gitlab, acr-<name>).")] = None
@@ -590,7 +592,8 @@ class SageMakerStack(_StackBase):
         description="Serving images outside ECR, per upstream registry host (ghcr.io, quay.io, registry.k8s.io, public.ecr.aws, "
                     "docker.io, registry.gitlab.com, <name>.azurecr.io): the stack creates an ECR pull-through cache rule for "
                     "each registry a model's image comes from and SageMaker pulls the image through it. Registries that "
-                    "need a credential (Docker Hub, GitHub, GitLab, Azure) must be listed with one.",
+                    "need a credential (Docker Hub, GitHub, GitLab, Azure) read it from the secret named "
+                    "ecr-pullthroughcache/<registry> unless an entry names another.",
         examples=[{"ghcr.io": {"credential": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf"}},
                   {"docker.io": "dockerhub-token"}, {"quay.io": {}}])] = {}
 

@@ -82,6 +82,9 @@ def call_result(token: str, args: dict[str, Any], region: str | None) -> dict[st
         name = "-".join(values).replace(".", "-") or "resource"
         arn = f"arn:aws:{(args.get('resourceTypeFilters') or ['x:'])[0].split(':')[0]}:{region or 'us-east-1'}:{FAKE_ACCOUNT}:{kind}/{name}"
         return {"resourceTagMappingLists": [{"resourceArn": arn, "tags": {}}]}
+    if token == "aws:secretsmanager/getSecret:getSecret":  # by name: the secret's ARN ends in 6 random characters
+        name = args.get("name", "secret")
+        return {"name": name, "arn": f"arn:aws:secretsmanager:{region or 'us-east-1'}:{FAKE_ACCOUNT}:secret:{name}-AbCdEf"}
     if token.startswith("azure-native:containerservice:listManagedClusterUserCredentials"):
         return {"kubeconfigs": [{"name": "clusterUser", "value": "YXBpVmVyc2lvbjogdjEKa2luZDogQ29uZmlnCg=="}]}
     if token.startswith("azure-native:"):

@@ -14,6 +14,10 @@ Contract (pure; imports nothing from the stack model, which uses `setting_proble
   is pulled, or why it cannot be (no pull-through support; a credential the stack does not give).
   Rule prefixes are unique per account and Region and stacks may share an account, so the default
   prefix is `<stack>/<registry>` (e.g. `sagemaker-prod/github`): each stack owns its rules and cache.
+  A registry that needs a credential the stack does not name uses the secret NAMED
+  `ecr-pullthroughcache/<registry>` (e.g. `ecr-pullthroughcache/github`: the name the ECR console
+  proposes, one per account and Region), looked up at deploy time (`CachedImage.credential_name`);
+  `pulumi up` stops there if it does not exist, and preview says so (`credential_note`).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class CachedImage:
     repository: str  # the repository below the prefix, e.g. org/server or library/nginx
     reference: str  # ":tag", "@sha256:…" or both, as written ("" = latest)
     credential_arn: str | None
+    credential_name: str | None = None  # looked up by name at deploy time when the stack gives no ARN
 
     def uri(self, account: str, region: str) -> str:
         return f"{account}.dkr.ecr.{region}.{_dns_suffix(region)}/{self.prefix}/{self.repository}{self.reference}"
@@ -107,11 +112,7 @@ def setting_problem(host: str, credential: str | None, prefix: str | None, regio
     if upstream is None:
         return (f"ECR has no pull-through cache for registry {host!r}", supported_hosts(),
                 f"remove the entry and {BUILD_FIX}")
-    if credential is None and upstream.credential:
-        return (f"ECR pulls from {host} only with a credential", "credential: arn:aws:secretsmanager:<region>:<account>:secret:"
-                f"{facts()['credential_secret_prefix']}<name>-<6 characters>",
-                f"store the registry's user name and access token in a Secrets Manager secret named "
-                f"{facts()['credential_secret_prefix']}<name> in the stack's account and Region and give its ARN")
+    # no credential for a registry that needs one: the conventional secret by name (resolve, credential_note)
     if credential is not None:
         if not upstream.credential:
             return (f"{host} needs no credential for ECR pull-through (it is pulled anonymously)", "no credential",
@@ -162,14 +163,25 @@ def resolve(image: str, settings: dict[str, Any], stack: str) -> tuple[CachedIma
         return None, (f"{host} has no ECR pull-through cache (ECR mirrors {supported_hosts()})", BUILD_FIX)
     setting = _setting_for(host, upstream, settings)
     credential = getattr(setting, "credential", None)
-    if upstream.credential and credential is None:
-        secret = facts()["credential_secret_prefix"]
-        return None, (f"ECR pulls from {host} only with a credential, and the stack gives none",
-                      f"add modelfleet:pull_through: {{{host}: {{credential: arn:aws:secretsmanager:<region>:<account>:secret:"
-                      f"{secret}<name>-<6 characters>}}}} to the stack (a secret holding the registry user name and access "
-                      f"token), or {BUILD_FIX}")
     if upstream.official_namespace and "/" not in path:
         path = f"{upstream.official_namespace}/{path}"
     prefix = getattr(setting, "prefix", None) or _rule_prefix(upstream, host, stack)
     url = upstream.url.replace("{host}", host)
-    return CachedImage(image, upstream, host, url, prefix, path, reference, credential), None
+    by_name = default_credential_name(upstream, host) if upstream.credential and credential is None else None
+    return CachedImage(image, upstream, host, url, prefix, path, reference, credential, by_name), None
+
+
+def default_credential_name(upstream: Upstream, host: str) -> str:
+    """The secret a registry's credential is read from when the stack names none: `ecr-pullthroughcache/<registry>`."""
+    return facts()["credential_secret_prefix"] + upstream.prefix.replace("{name}", host.split(".", 1)[0])
+
+
+def credential_note(cached: CachedImage) -> str | None:
+    """What preview says when the credential is looked up by name (None when the stack gives its ARN or none is needed)."""
+    if cached.credential_name is None:
+        return None
+    return (f"{cached.host} needs a credential: `pulumi up` reads the Secrets Manager secret named {cached.credential_name} in the "
+            "stack's account and Region, and stops if it does not exist. Create it with the registry user name and an access "
+            f"token (keys username and accessToken: aws secretsmanager create-secret --name {cached.credential_name} "
+            "--secret-string '{\"username\": \"…\", \"accessToken\": \"…\"}'), or name another secret in "
+            f"modelfleet:pull_through: {{{cached.host}: {{credential: <ARN>}}}}")

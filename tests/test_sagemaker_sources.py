@@ -162,7 +162,7 @@ def test_preview_says_where_weights_and_images_come_from(plans):
     assert any(n.startswith("egress: HTTPS to huggingface.co") for n in llama["notes"])
     assert any("no Hub token" in n for n in models["mistral"]["notes"])
     assert models["ranker"]["image"] == {"source": "ghcr.io/acme/ranker-server:2.1.0", "pull_through": {
-        "rule_prefix": "sm-dev/github", "upstream_registry_url": "ghcr.io", "credential": GHCR_ARN,
+        "rule_prefix": "sm-dev/github", "upstream_registry_url": "ghcr.io", "credential": GHCR_ARN, "credential_by_name": False,
         "pulled_as": "<account>.dkr.ecr.us-east-1.amazonaws.com/sm-dev/github/acme/ranker-server:2.1.0"}}
 
 
@@ -200,9 +200,35 @@ BAD = {
         "s3://acme-models/ranker/3/", "hf://acme/ranker")}, "", "model.uri", "only vllm, tgi load a Hub model"),
     "hub-custom-image": ({"c": SPECS["mistral"].replace("name: mistral", "name: c").replace(
         "runtime: tgi", 'runtime: tgi, image: "ghcr.io/acme/tgi:3"')}, "", "serving.image", "remove serving.image"),
-    "no-credential": ({"d": SPECS["ranker"].replace("name: ranker", "name: d").replace("ghcr.io/acme/ranker-server", "acme/ranker")},
-                      "", "serving.image", "modelfleet:pull_through: {docker.io: {credential:"),
 }
+
+
+def test_a_registry_credential_the_stack_does_not_name_is_the_conventional_secret(tmp_path: Path) -> None:
+    """A ghcr.io image on a SageMaker stack with no modelfleet:pull_through previews: the rule takes the
+    credential from the secret named ecr-pullthroughcache/github, looked up at deploy time, and preview
+    says that `pulumi up` stops if it does not exist and how to create it. A Docker Hub official image
+    the same way, under library/."""
+    bare = STACK.replace(f'  modelfleet:pull_through: {{{{ghcr.io: {{{{credential: "{GHCR_ARN}"}}}}}}}}\n', "")
+    assert "pull_through" not in bare
+    specs = {"ranker": SPECS["ranker"], "hub": SPECS["ranker"].replace("name: ranker", "name: hub").replace(
+        "ghcr.io/acme/ranker-server:2.1.0", "nginx:1.27")}
+    project = write_project(tmp_path, {"sm": bare.format(environment="dev", extra="")}, specs)
+    result = run_cli(project, "preview", "--stack", "sm", "-f", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [stack] = json.loads(result.stdout)["stacks"]
+    rules = {r["inputs"]["upstreamRegistryUrl"]: r["inputs"] for r in stack["resources"]
+             if r["type"] == "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"}
+    assert rules["ghcr.io"]["credentialArn"].startswith(
+        f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:ecr-pullthroughcache/github-")
+    assert rules["registry-1.docker.io"]["credentialArn"].startswith(
+        f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:ecr-pullthroughcache/docker-hub-")
+    warnings = {d["model"]: d["message"] for d in stack["diagnostics"] if d["field"] == "serving.image"}
+    assert "reads the Secrets Manager secret named ecr-pullthroughcache/github" in warnings["ranker"]
+    assert "stops if it does not exist" in warnings["ranker"] and "username" in warnings["ranker"]
+    models = {m["model"]: m for m in stack["models"]}
+    assert models["ranker"]["image"]["pull_through"]["credential"] == "ecr-pullthroughcache/github"
+    assert models["ranker"]["image"]["pull_through"]["credential_by_name"] is True
+    assert models["hub"]["image"]["pull_through"]["pulled_as"].endswith("/sm/docker-hub/library/nginx:1.27")
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
@@ -223,7 +249,6 @@ def test_what_cannot_reach_sagemaker_is_refused_where_it_is_written(tmp_path: Pa
 
 @pytest.mark.parametrize(("setting", "words"), [
     ('{harbor.example.com: {}}', "ECR has no pull-through cache for registry 'harbor.example.com'"),
-    ('{ghcr.io: {}}', "only with a credential"),
     ('{ghcr.io: {credential: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ml/ghcr-AbCdEf"}}', "ecr-pullthroughcache/"),
     ('{ghcr.io: {credential: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/g-AbCdEf"}}', "eu-west-1"),
     ('{quay.io: {credential: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/q-AbCdEf"}}', "needs no credential"),

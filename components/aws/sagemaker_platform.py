@@ -78,9 +78,12 @@ def pulled_image(stack: SageMakerStack, p: Placement, account: pulumi.Output[str
         return p.image, []
     assert stack.region
     if cached.prefix not in rules:
+        credential: object = cached.credential_arn
+        if cached.credential_name is not None:  # no ARN in the stack: the conventional secret, by name (preview warns)
+            credential = aws.secretsmanager.get_secret_output(name=cached.credential_name).arn
         rules[cached.prefix] = aws.ecr.PullThroughCacheRule(
             f"{stack.stack}-pull-through-{cached.prefix.replace('/', '-')}", ecr_repository_prefix=cached.prefix,
-            upstream_registry_url=cached.upstream_url, credential_arn=cached.credential_arn)
+            upstream_registry_url=cached.upstream_url, credential_arn=credential)
     rule, region = rules[cached.prefix], stack.region
     # built from the rule's output, so the model waits for the rule: its first pull creates the cached repository
     image = pulumi.Output.all(account, rule.ecr_repository_prefix).apply(lambda v: cached.uri(v[0], region))
