@@ -33,6 +33,7 @@ import os
 import re
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,11 +181,39 @@ def _events(stream: Iterator[dict[str, Any]], what: str) -> Iterator[dict[str, A
 _LAYER = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 
 
-def _remove_dangling(client: Any, created: list[str]) -> None:
-    """Remove the intermediate images this build created, newest first, when nothing tags them:
-    an interrupted or failed legacy build otherwise leaves each finished step as a dangling image."""
+# after an interrupt the daemon may still commit the step that was running when the client went away
+SETTLE_SECONDS = 3.0
+QUIET_SECONDS = 0.5
+
+
+def _late_children(client: Any, created: list[str]) -> list[str]:
+    """Dangling images whose parent is one of `created`: steps the daemon committed after the client left."""
     from docker.errors import DockerException
 
+    ours = {c[:12] for c in created}
+    try:
+        images = client.images.list(filters={"dangling": True})
+    except DockerException:
+        return []
+    return [i.id.removeprefix("sha256:") for i in images
+            if str(i.attrs.get("Parent") or "").removeprefix("sha256:")[:12] in ours and i.id.removeprefix("sha256:")[:12] not in ours]
+
+
+def _remove_dangling(client: Any, created: list[str], settle: bool = False) -> None:
+    """Remove the intermediate images this build created, newest first, when nothing tags them:
+    an interrupted or failed legacy build otherwise leaves each finished step as a dangling image.
+    With `settle`, first wait (up to SETTLE_SECONDS, until QUIET_SECONDS pass with nothing new) for
+    a step the daemon was still running to commit, and remove it too."""
+    from docker.errors import DockerException
+
+    if settle and created:
+        deadline, quiet_since = time.monotonic() + SETTLE_SECONDS, time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < QUIET_SECONDS:
+            late = _late_children(client, created)
+            if late:
+                created.extend(late)
+                quiet_since = time.monotonic()
+            time.sleep(0.1)
     for image_id in reversed(created):
         try:
             if not client.images.get(image_id).tags:
@@ -215,10 +244,10 @@ def _build(client: Any, progress: Progress, what: str, **kwargs: Any) -> str:
                 cached = True
             image_id = (event.get("aux") or {}).get("ID", image_id)
     except APIError as e:
-        _remove_dangling(client, created)
+        _remove_dangling(client, created, settle=True)
         raise BuildError(f"build of {what} failed: {e.explanation or e}. To fix: check the Dockerfile and context") from e
     except (BuildError, KeyboardInterrupt):
-        _remove_dangling(client, created)
+        _remove_dangling(client, created, settle=True)
         raise
     progress.update(task, description=f"built {what}", total=1, completed=1)
     return image_id
