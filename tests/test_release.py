@@ -63,8 +63,9 @@ def test_pin_keeps_the_stack_file_and_is_idempotent(project: Path, tmp_path: Pat
     assert path.read_text() == after
 
 
-def test_sagemaker_refuses_a_pin_outside_ecr(project: Path, tmp_path: Path) -> None:
-    release = read_release(_release_file(tmp_path, {"resnet50-vision": f"ghcr.io/acme/models/resnet50-vision@{DIGEST}"}))
+def test_sagemaker_refuses_a_pin_from_a_registry_ecr_cannot_mirror(project: Path, tmp_path: Path) -> None:
+    """(ghcr.io and the other registries ECR mirrors are pulled through a cache rule instead: test_sagemaker_sources.)"""
+    release = read_release(_release_file(tmp_path, {"resnet50-vision": f"harbor.lab.local/ml/resnet50-vision@{DIGEST}"}))
     pin_stack(project, "sagemaker-prod", release)
     placed = __import__("modelfleet.placement", fromlist=["place_stack"]).place_stack(
         load_stack_file(find_stack(project / "stacks", "sagemaker-prod")), load_specs(spec_paths(project / "model_specs")))
