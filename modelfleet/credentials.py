@@ -14,13 +14,13 @@ Contract:
   never echo a secret. `modelfleet.errors.Problem` applies it to every message and value.
 
 One detector for specs and policies: the implementation (token formats with their sources) is
-`policies/rules/_credentials.py`, which policy MF-SEC-001 uses inside `pulumi preview`, where only
+`policies/credentials.py`, which policy MF-SEC-001 uses inside `pulumi preview`, where only
 the standard library is available. Imports nothing from modelfleet: the spec, stack and error
 modules all use it.
 """
 
 from __future__ import annotations
 
-from policies.rules._credentials import MASK, SECRET_NAME, TOKEN_PATTERNS, arg_secrets, redact, secret_kind, userinfo
+from policies.credentials import MASK, SECRET_NAME, TOKEN_PATTERNS, arg_secrets, redact, secret_kind, userinfo
 
 __all__ = ["MASK", "SECRET_NAME", "TOKEN_PATTERNS", "arg_secrets", "redact", "secret_kind", "userinfo"]

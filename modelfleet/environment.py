@@ -397,7 +397,7 @@ class _StackBase(_Frozen):
                                "it in the namespaces it creates",
                                allowed="a logical secret mapped in modelfleet:secrets (a .dockerconfigjson value)",
                                fix=f"add modelfleet:secrets.{pull}: {{kubernetes: {{secret: <name>, key: .dockerconfigjson, "
-                                   "namespace: <where it lives>}}}} (or an aws_secrets_manager / key_vault reference)")
+                                   "namespace: <where it lives>}} (or an aws_secrets_manager / key_vault reference)")
         return self
 
     @field_validator("environments")

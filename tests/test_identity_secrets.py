@@ -223,3 +223,26 @@ def test_pull_secret_is_created_in_every_model_namespace_from_its_reference():
     assert set(pulls) == namespaces
     assert all(r.inputs["type"] == "kubernetes.io/dockerconfigjson" and r.inputs["metadata"]["name"] == "harbor-pull"
                for r in pulls.values())
+
+
+def test_an_unmapped_pull_secret_is_refused_with_a_fix_that_parses(project: Path) -> None:
+    """The fix is a YAML flow mapping a user can paste: balanced braces, and it validates once pasted."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from modelfleet.cli import app
+
+    stack = project / "stacks" / "Pulumi.lab-kserve.yaml"
+    text = stack.read_text()
+    mapped = "  modelfleet:secrets:            # copied into every model namespace the stack creates\n" \
+             "    harbor-pull: {kubernetes: {secret: harbor-pull, key: .dockerconfigjson, namespace: harbor-system}}\n"
+    assert mapped in text
+    stack.write_text(text.replace(mapped, ""))
+    result = CliRunner().invoke(app, ["validate", "-f", "json", "--project-dir", str(project)])
+    assert result.exit_code == 2
+    [problem] = json.loads(result.stdout)["problems"]
+    fix = problem["fix"]
+    assert fix.startswith("add modelfleet:secrets.harbor-pull: ")
+    flow = fix.removeprefix("add modelfleet:secrets.harbor-pull: ").split(" (or ")[0]
+    assert yaml.safe_load(flow.replace("<name>", "harbor-pull").replace("<where it lives>", "harbor-system")) == {
+        "kubernetes": {"secret": "harbor-pull", "key": ".dockerconfigjson", "namespace": "harbor-system"}}

@@ -23,8 +23,9 @@ from components.aws.sagemaker_container import SECRET_ENV_TAG
 from modelfleet import credentials, preview
 from modelfleet.check import run_checks
 from modelfleet.plan import SECRET_PLACEHOLDER, ResourcePlan
+from policies import credentials as pack_credentials
 from policies import sync
-from policies.rules import _credentials, secrets
+from policies.rules import secrets
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "policies" / "config"
@@ -185,7 +186,7 @@ def test_a_literal_planted_in_a_bundled_resource_fails_without_echoing_it(
 
 def test_validate_and_the_rule_share_one_detector() -> None:
     for name in ("secret_kind", "arg_secrets", "redact", "userinfo", "TOKEN_PATTERNS"):
-        assert getattr(credentials, name) is getattr(_credentials, name), name
+        assert getattr(credentials, name) is getattr(pack_credentials, name), name
 
 
 def test_the_rule_reads_modelfleets_own_names() -> None:

@@ -5,7 +5,7 @@
   template (a `workloadRef` Deployment is judged itself) and KServe predictors (containers, init
   containers and the `model` container); SageMaker Models
   (`primaryContainer` / `containers[]` environment); Azure ML online deployments (environment
-  variables). "Looks like a credential" is `_credentials.secret_kind`, the detector `modelfleet
+  variables). "Looks like a credential" is `policies.credentials.secret_kind`, the detector `modelfleet
   validate` applies to spec values: a token with a documented shape, URL user-info, or a literal
   under a secret-sounding name. Messages name the object, container and variable or argument
   position, never the value.
@@ -31,8 +31,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..credentials import arg_secrets, redact, secret_kind
 from . import _util as u
-from ._credentials import arg_secrets, redact, secret_kind
 from ._rule import Rule
 
 # what a Pulumi secret input becomes in modelfleet's captured plan (modelfleet/plan.py SECRET_PLACEHOLDER)

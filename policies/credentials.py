@@ -1,9 +1,10 @@
 """Credential literals, recognised the same way everywhere: in spec values (`modelfleet validate`)
 and in planned resources (policy MF-SEC-001), with redaction for every message either prints.
 
-It lives with the policy rules because rules import only the standard library and each other (the
-pack runs inside `pulumi preview --policy-pack policies`, whose virtualenv holds only
-`pulumi-policy`); `modelfleet/credentials.py` re-exports it, so there is one detector.
+It lives in the policy pack, beside the rules, because the pack imports only the standard library
+and itself (it runs inside `pulumi preview --policy-pack policies`, whose virtualenv holds only
+`pulumi-policy`), and outside `policies/rules/` so that importing it does not load every rule;
+`modelfleet/credentials.py` re-exports it, so there is one detector.
 
 - `userinfo(url)` → True when a URL/URI carries `user[:password]@` before its host.
 - `secret_kind(value, name="")` → what credential `value` looks like ("an AWS access key id", ...),
