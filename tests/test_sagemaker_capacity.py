@@ -256,6 +256,17 @@ def test_the_rollback_alarms_of_a_component_watch_the_component(plan):
             assert dims == COMPONENT, f"rollback alarm {name} watches {dims}, not the component being updated"
 
 
+def test_an_async_endpoint_says_its_p99_latency_alarm_may_have_no_data(plan):
+    """AWS documents no percentile of an asynchronous endpoint's ModelLatency: preview says the p99 alarm
+    may stay without data (and so never fires, missing data not breaching), for the async model only."""
+    [warning] = [d for d in plan.diagnostics if d.field == "monitoring.alerts.latency_p99_ms"]
+    assert (warning.level, warning.model) == ("warning", "batch-queue")
+    assert "no percentiles" in warning.message and "does not fire" in warning.message
+    alarms = {r.inputs["name"]: r.inputs for r in plan.resources if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"}
+    latency = alarms[f"{QUEUE_ENDPOINT}-latency-p99"]
+    assert latency["extendedStatistic"] == "p99" and latency["treatMissingData"] == "notBreaching"
+
+
 def test_dashboard_rows_read_only_published_series(plan):
     assert dashboard_reads(plan, "chat-zero") == {
         ("AWS/SageMaker", "Invocations", COMPONENT, "Sum"), ("AWS/SageMaker", "Invocation5XXErrors", COMPONENT, "Sum"),

@@ -112,7 +112,26 @@ def capacity_diagnostics(spec: ModelSpec, mode: Mode) -> list[Diagnostic]:
                                   "To fix: keep a warm floor (min_replicas ≥ 1, scale_to_zero: false) or shrink the model"))
     if mode == "async":
         out.extend(_async_contract(spec))
+        out.extend(_async_latency(spec))
     return out
+
+
+# "Monitor asynchronous endpoints" (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html)
+# lists ModelLatency for asynchronous endpoints with the statistics Average, Sum, Min, Max and Sample Count only
+ASYNC_LATENCY_STATISTICS = ("Average", "Sum", "Minimum", "Maximum", "SampleCount")
+
+
+def _async_latency(spec: ModelSpec) -> list[Diagnostic]:
+    """The latency alarm reads ModelLatency p99; AWS documents no percentile for an asynchronous endpoint."""
+    if not spec.monitoring.enabled:
+        return []
+    rollback = "latency_p99" in spec.rollout.rollback_on
+    return [Diagnostic("warning", spec.name, "monitoring.alerts.latency_p99_ms",
+                       "queue_depth makes this an asynchronous SageMaker endpoint, for which AWS documents ModelLatency "
+                       f"with {', '.join(ASYNC_LATENCY_STATISTICS)} only, no percentiles: the p99 latency alarm"
+                       f"{' (and the latency_p99 rollback)' if rollback else ''} may never have data, and an alarm "
+                       "without data does not fire. Watch ModelLatency on the stack dashboard after the first requests; "
+                       "the backlog (ApproximateBacklogSize) is the better signal of a slow queue-driven model")]
 
 
 def _async_contract(spec: ModelSpec) -> list[Diagnostic]:
