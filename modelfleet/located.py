@@ -6,7 +6,8 @@ problem is at the spec file and line (the line of the stack environment's `envir
 override when that sets the field, else the spec's own line); otherwise it is at the stack.
 The message names the model and stack; a "To fix:" tail becomes the problem's `fix`.
 `placement_error(entries, specs, environment_of)` raises them together as one
-`PlacementError`. `validate` and every command that plans a stack (`preview`, `check`,
+`PlacementError`. `spec_location(entry, specs, environment)` is where a warning about a spec field
+points (validate's JSON and GitHub annotations). `validate` and every command that plans a stack (`preview`, `check`,
 `cost`, `render`, `pr`) report placement errors through it, so the same mistake reads the
 same everywhere — and JSON errors and GitHub annotations carry the file and line.
 """
@@ -22,16 +23,23 @@ from modelfleet.spec import SpecFile
 _FIX = ". To fix: "
 
 
+def spec_location(entry: dict[str, str], specs: dict[str, SpecFile], environment: str) -> tuple[str, int | None] | None:
+    """(spec file, line) of the spec field a diagnostic names, None when it names no spec field."""
+    spec = specs.get(entry["model"])
+    if spec is None or not entry["field"] or entry["field"].startswith("modelfleet:"):
+        return None
+    path = tuple(entry["field"].split("."))
+    override = spec.base.environments.get(environment) or {}
+    inside = _has(override, path)
+    return str(spec.path), spec.line_of("environments", environment, *path) if inside else spec.line_of(*path)
+
+
 def placement_problem(entry: dict[str, str], specs: dict[str, SpecFile], environment: str) -> Problem:
     message, _, fix = entry["message"].partition(_FIX)
-    spec = specs.get(entry["model"])
-    if spec is not None and entry["field"] and not entry["field"].startswith("modelfleet:"):
-        path = tuple(entry["field"].split("."))
-        override = spec.base.environments.get(environment) or {}
-        inside = _has(override, path)
-        line = spec.line_of("environments", environment, *path) if inside else spec.line_of(*path)
-        return Problem(str(spec.path), f"{entry['model']} on stack {entry['stack']!r}: {message}",
-                       line=line, field=entry["field"], fix=fix)
+    where = spec_location(entry, specs, environment)
+    if where is not None:
+        return Problem(where[0], f"{entry['model']} on stack {entry['stack']!r}: {message}",
+                       line=where[1], field=entry["field"], fix=fix)
     # not a spec field: the stack's own file (when known) is where it is fixed
     where = entry.get("stack_file") or f"stack {entry['stack']!r}"
     return Problem(where, f"{entry['model'] or '<stack>'} on stack {entry['stack']!r}: {message}", field=entry["field"], fix=fix)

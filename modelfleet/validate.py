@@ -15,7 +15,7 @@ from modelfleet.alert_destinations import destination_problems
 from modelfleet.collisions import collision_problems
 from modelfleet.environment import STACK_FILE_RE, AnyStack, load_stack_file, stack_layout
 from modelfleet.errors import Problem, SpecError
-from modelfleet.located import placement_error
+from modelfleet.located import placement_error, spec_location
 from modelfleet.placement import place_stack
 from modelfleet.selection import joins, unmatched_glob_diagnostics
 from modelfleet.spec import SpecFile, load_specs, spec_layout
@@ -58,7 +58,7 @@ def unused_overrides(specs: list[SpecFile], stacks: list[AnyStack]) -> list[dict
                             "field": f"environments.{env}",
                             "message": f"{spec.path}:{line}: no stack uses environment {env!r}, so this override applies nowhere "
                                        f"(stacks use: {', '.join(sorted(used)) or 'none'}). To fix: rename it to the environment "
-                                       "it is meant for, or remove it"})
+                                       "it is meant for, or remove it", "file": str(spec.path), "line": line})
     return out
 
 
@@ -91,10 +91,11 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
     warnings: list[dict[str, Any]] = unused_overrides(specs, stacks) if not paths else []
     names = project_spec_names(project_dir, specs, complete=not paths)
     for stack in stacks:  # a glob that matches no spec of the project (a typo selects nothing)
-        warnings += [{"stack": stack.stack, "environment": stack.environment, **d.as_dict()}
+        warnings += [{"stack": stack.stack, "environment": stack.environment, **d.as_dict(), "file": stack.file}
                      for d in unmatched_glob_diagnostics(stack, names)]
     placement_errors: list[dict[str, str]] = []
     placed = []
+    by_name = {spec.name: spec for spec in specs}
     for stack in stacks:
         sp = place_stack(stack, specs)
         placed.append(sp)
@@ -102,8 +103,9 @@ def validate_paths(project_dir: Path, paths: list[Path]) -> dict[str, Any]:
             entry = {"stack": stack.stack, "environment": stack.environment, **d.as_dict()}
             if d.level == "error":
                 placement_errors.append({**entry, "stack_file": stack.file})
-            else:
-                warnings.append(entry)
+            else:  # where a person fixes it: the spec field's line, else the stack file
+                file, line = spec_location(entry, by_name, stack.environment) or (stack.file, None)
+                warnings.append({**entry, "file": file, "line": line})
     if placement_errors:
         raise placement_error(placement_errors, specs, lambda e: e["environment"])
     collisions = collision_problems(placed)

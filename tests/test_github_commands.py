@@ -3,6 +3,7 @@ parameters and messages escaped as the runner decodes them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,18 @@ def test_cli_annotations_name_the_file_as_the_pull_request_shows_it(command: lis
     assert result.exit_code == 2
     lines = [line for line in result.stdout.splitlines() if line.startswith("::error")]
     assert lines and all(f"file={project.name}/model_specs/fraud-xgb.yaml,line=" in line for line in lines), lines
+
+
+def test_validate_warnings_are_annotated_on_the_line_to_change(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warning about a spec field lands on that field's line of the spec; JSON carries the same file and line."""
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(project.parent))
+    runner = CliRunner()
+    doc = json.loads(runner.invoke(app, ["validate", "-f", "json", "--project-dir", str(project)]).stdout)
+    spot = next(w for w in doc["warnings"] if w["field"] == "spot" and w["stack"] == "lab-dev")  # on-prem has no spot market
+    spec = project / "model_specs" / f"{spot['model']}.yaml"
+    assert spot["file"] == str(spec) and isinstance(spot["line"], int)
+    assert "spot: true" in spec.read_text().splitlines()[spot["line"] - 1], "the line that sets it (here the dev override)"
+    result = runner.invoke(app, ["validate", "-f", "github", "--project-dir", str(project)])
+    assert result.exit_code == 0
+    expected = f"::warning file={project.name}/model_specs/{spot['model']}.yaml,line={spot['line']},title=spot::"
+    assert any(line.startswith(expected) for line in result.stdout.splitlines()), result.stdout

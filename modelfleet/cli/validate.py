@@ -52,7 +52,8 @@ def validate_command(
             say(("warning", "yellow"), " ", diagnostic_line(w["stack"], w["model"], w["field"], w["message"]))
     else:
         for w in summary["warnings"]:
-            out(annotation("warning", diagnostic_line(w["stack"], w["model"], w["message"]), title=w["field"] or "stack"))
+            out(annotation("warning", diagnostic_line(w["stack"], w["model"], w["message"]), file=w.get("file") or None,
+                           line=w.get("line"), title=w["field"] or "stack"))
 
 
 def schema_command(
