@@ -41,8 +41,8 @@ def placement_problem(entry: dict[str, str], specs: dict[str, SpecFile], environ
         return Problem(where[0], f"{entry['model']} on stack {entry['stack']!r}: {message}",
                        line=where[1], field=entry["field"], fix=fix)
     # not a spec field: the stack's own file (when known) is where it is fixed
-    where = entry.get("stack_file") or f"stack {entry['stack']!r}"
-    return Problem(where, f"{entry['model'] or '<stack>'} on stack {entry['stack']!r}: {message}", field=entry["field"], fix=fix)
+    stack_file = entry.get("stack_file") or f"stack {entry['stack']!r}"
+    return Problem(stack_file, f"{entry['model'] or '<stack>'} on stack {entry['stack']!r}: {message}", field=entry["field"], fix=fix)
 
 
 def placement_error(entries: Iterable[dict[str, str]], specs: Iterable[SpecFile],

@@ -45,7 +45,7 @@ def _split(project_dir: Path, paths: list[Path]) -> tuple[list[Path], list[Path]
     return specs, stacks, problems
 
 
-def unused_overrides(specs: list[SpecFile], stacks: list[AnyStack]) -> list[dict[str, str]]:
+def unused_overrides(specs: list[SpecFile], stacks: list[AnyStack]) -> list[dict[str, Any]]:
     """Warnings for `environments:` overrides no stack of the project applies (a typo such as
     `Prod`, or an environment that was retired)."""
     used = {stack.environment for stack in stacks}
