@@ -126,6 +126,10 @@ def problems_from(
             message = "must be a mapping"  # pydantic would name the Python class
         elif re.match(r"^(Input|String|Value|List|Dictionary|Tuple|Set|Number|Data) should ", message):
             message = "must " + message.split(" should ", 1)[1]  # pydantic's "String should match …" in the file's words
+        if error["type"] == "string_type" and isinstance(error.get("input"), bool):
+            # YAML 1.1 (PyYAML) reads unquoted yes/no/on/off/true/false as booleans: `name: no` is False
+            message = "must be text, but YAML read the unquoted value as a boolean (yes, no, on, off, true and false are)"
+            fix = "put the value in quotes, e.g. 'no'"
         value = None if error["type"] == "missing" else error.get("input")
         if tag is not None:
             value = (error.get("ctx") or {}).get("tag")

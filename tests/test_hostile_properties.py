@@ -8,6 +8,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hostile import SPEC, STACK, write_project
 from hypothesis import HealthCheck, given, settings
@@ -90,7 +91,8 @@ def test_a_valid_spec_registers_only_valid_kubernetes_names_and_labels(tmp_path_
                                                                        owner: str, tag: str) -> None:
     import re
 
-    spec = parse_spec(SPEC.replace("name: chat-model", f"name: {name}").replace("version: 1.0.0", f"version: '{version}'")
+    # quoted: a name such as `no` is a valid label, and unquoted YAML 1.1 would read it as a boolean (tested below)
+    spec = parse_spec(SPEC.replace("name: chat-model", f"name: '{name}'").replace("version: 1.0.0", f"version: '{version}'")
                       .replace("owner: nlp-team", f"owner: '{owner}'"), "x.yaml")
     stack = parse_stack(STACK.replace("{cost-center: ml-platform}", f"{{cost-center: '{tag}'}}"), "stacks/Pulumi.dev.yaml")
     plan = preview_loaded(stack, [spec])
@@ -108,6 +110,16 @@ def test_a_valid_spec_registers_only_valid_kubernetes_names_and_labels(tmp_path_
                 assert LABEL_VALUE.match(str(value)), (resource.urn, key, value)
             checked += 1
     assert checked > 5
+
+
+@pytest.mark.parametrize("word", ["no", "yes", "on", "off", "true", "false"])
+def test_an_unquoted_yaml_boolean_where_text_belongs_says_to_quote_it(word: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        parse_spec(SPEC.replace("name: chat-model", f"name: {word}"), "x.yaml")
+    [problem] = raised.value.problems
+    assert (problem.file, problem.line, problem.field) == ("x.yaml", 1, "name")
+    assert "YAML read the unquoted value as a boolean" in problem.message and problem.fix == "put the value in quotes, e.g. 'no'"
+    assert parse_spec(SPEC.replace("name: chat-model", f"name: '{word}'"), "x.yaml").name == word
 
 
 def test_the_project_loader_agrees(tmp_path: Path) -> None:
