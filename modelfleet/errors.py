@@ -25,12 +25,8 @@ class CatalogError(ModelfleetError):
 
 
 class PlacementError(SpecError):
-    """A selected model cannot be placed on a stack: located problems (spec file and line when
-    the cause is a spec field), or one message when there is nothing to locate."""
-
-    def __init__(self, problems: list[Problem] | str) -> None:
-        super().__init__(problems if isinstance(problems, list) else [Problem("", problems)])
-
+    """A selected model cannot be placed on a stack: located problems (the spec file and line when
+    the cause is a spec field, else the stack file)."""
 
 
 class EnvironmentError_(ModelfleetError):
@@ -75,10 +71,7 @@ class Problem:
         return loc
 
     def render(self) -> str:
-        if self.file:
-            text = f"{self.location()}: {self.field or '<document>'}: {self.message}"
-        else:  # nothing to locate (an error about the command line, not a file)
-            text = f"{self.field}: {self.message}" if self.field else self.message
+        text = f"{self.location()}: {self.field or '<document>'}: {self.message}"
         if self.value is not None:
             text += f" (got {redact(repr(self.value))})"
         if self.allowed:
@@ -89,7 +82,7 @@ class Problem:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "file": self.file or None,
+            "file": self.file,
             "line": self.line,
             "column": self.column,
             "field": self.field,

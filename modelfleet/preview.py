@@ -117,10 +117,8 @@ def _mask_value(value: Any) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """Deserialized inputs may hold Pulumi sentinels; keep JSON-compatible data only. A value marked
-    secret (`pulumi.Output.secret`) never enters the plan: preview JSON, render and check see a placeholder."""
-    if pulumi.runtime.rpc.is_rpc_secret(value):
-        return SECRET_PLACEHOLDER
+    """Deserialized inputs may hold Pulumi sentinels; keep JSON-compatible data only. (Secret values
+    were replaced by the placeholder before deserializing: `_mask_secrets`.)"""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if not k.startswith("__")}
     if isinstance(value, list | tuple):

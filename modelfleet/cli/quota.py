@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from modelfleet.cli.common import ProjectDir, StackList, fail, known_stacks, out, project_root, say, show, stack_names
-from modelfleet.errors import ModelfleetError, PlacementError
+from modelfleet.errors import ModelfleetError
 
 if TYPE_CHECKING:
     from modelfleet.placement import StackPlacement
@@ -126,7 +126,7 @@ def quota_command(
             cloud = cloud_of(load_stack_file(find_stack(root / "stacks", name)))
             if cloud is None:
                 if explicit:
-                    raise PlacementError(f"stack {name!r} runs on neither AWS nor Azure: quotas are a cloud account's. "
+                    raise ModelfleetError(f"stack {name!r} runs on neither AWS nor Azure: quotas are a cloud account's. "
                                          "To fix: pick an EKS, SageMaker, AKS or Azure ML stack")
                 continue
             sp = _placed(root, name)
