@@ -43,14 +43,18 @@ def weights_uri(p: Placement) -> str | None:
     return p.artifact.fetch_uri if p.artifact is not None else p.spec.model.uri
 
 
+def _delivered(p: Placement) -> list[Any]:
+    """The serving.secret_env uses read from Secrets Manager (other stores are refused for SageMaker stacks,
+    modelfleet.secrets.DELIVERY): what the environment carries and the tag names, always the same set."""
+    return [use for use in (p.artifact.secrets if p.artifact is not None else ()) if use.ref.aws_secrets_manager]
+
+
 def secret_environment(p: Placement, parent: pulumi.Resource) -> dict[str, pulumi.Output[str]]:
     """serving.secret_env values from Secrets Manager, each a Pulumi secret."""
     out: dict[str, pulumi.Output[str]] = {}
-    for use in p.artifact.secrets if p.artifact is not None else ():
-        arn = use.ref.aws_secrets_manager
-        if arn is None:  # other stores are refused for SageMaker stacks (modelfleet.secrets.DELIVERY)
-            continue
-        found = aws.secretsmanager.get_secret_version_output(secret_id=arn, opts=pulumi.InvokeOptions(parent=parent))
+    for use in _delivered(p):
+        found = aws.secretsmanager.get_secret_version_output(secret_id=use.ref.aws_secrets_manager,
+                                                             opts=pulumi.InvokeOptions(parent=parent))
         out[use.env] = pulumi.Output.secret(found.secret_string)
     return out
 
@@ -61,7 +65,7 @@ SECRET_ENV_TAG = "modelfleet.io/secret-env"
 
 
 def secret_env_tags(p: Placement) -> dict[str, str]:
-    names = sorted(use.env for use in (p.artifact.secrets if p.artifact is not None else ()) if use.ref.aws_secrets_manager)
+    names = sorted(use.env for use in _delivered(p))
     return {SECRET_ENV_TAG: " ".join(names)} if names else {}
 
 
